@@ -1,0 +1,26 @@
+/// Every limit the node enforces, in one documented place (TigerBeetle's "put a limit on
+/// everything"). Relationships between limits are asserted in `LimitsTests`.
+public struct Limits: Sendable, Hashable {
+    /// Largest JSON request body the user API reads; larger bodies are refused before parsing.
+    public var requestBodyBytesMax = 1 << 20
+    /// Largest batch of observations in one request.
+    public var observationBatchMax = 1000
+    /// Largest page a list request returns.
+    public var pageSizeMax = 500
+    /// Default page size.
+    public var pageSizeDefault = 50
+    /// Journal entries in one delta bundle.
+    public var bundleEntriesMax = 2000
+    /// Uncompressed payload bytes in one delta bundle (entries are cut before this is exceeded).
+    public var bundlePayloadBytesMax = 4 << 20
+    /// Largest bundle or envelope accepted on the wire or from a file (compressed), checked before reading.
+    public var bundleWireBytesMax = 8 << 20
+    /// Largest single journal entry; also fits the tlog-tiles 65,535-byte entry limit.
+    public var entryBytesMax = 60_000
+    /// Largest decompressed payload a receiver will inflate (zip-bomb guard).
+    public var payloadInflateBytesMax = 16 << 20
+
+    public init() {}
+
+    public static let `default` = Limits()
+}
