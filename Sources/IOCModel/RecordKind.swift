@@ -151,7 +151,6 @@ public struct KindSchema: Sendable {
                     FieldSpec("dangerThreshold", .number(-1e9...1e9)),
                     FieldSpec("thresholdDirection", .token(["above", "below"])),
                     FieldSpec("level", .token(["normal", "warning", "danger"]), .system),
-                    FieldSpec("lastObservedAt", .time, .system),
                 ],
                 timeField: nil, categoryField: "stationType")
         case .observation:

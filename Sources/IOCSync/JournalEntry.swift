@@ -3,7 +3,7 @@ import IOCModel
 
 /// What a change does to its record. Every operation is "write these field registers (and maybe
 /// add a timeline event)"; the kind tells the merge which invariants to re-check.
-public enum Operation: UInt8, Sendable, Hashable, CaseIterable {
+public enum ChangeOp: UInt8, Sendable, Hashable, CaseIterable {
     case create = 1
     case update = 2
     case transition = 3
@@ -29,7 +29,7 @@ public struct JournalEntry: Sendable, Hashable {
     public var hlc: HLC
     public var recordID: RecordID
     public var kind: String
-    public var op: Operation
+    public var op: ChangeOp
     /// The record's version vector at the author when it made the change (causal context).
     public var context: VersionVector
     /// Field registers written, plus ``eventKey`` for a timeline event.
@@ -38,7 +38,7 @@ public struct JournalEntry: Sendable, Hashable {
     public var extensions: [UInt8]
 
     public init(
-        origin: String, seq: UInt64, hlc: HLC, recordID: RecordID, kind: String, op: Operation,
+        origin: String, seq: UInt64, hlc: HLC, recordID: RecordID, kind: String, op: ChangeOp,
         context: VersionVector, body: [String: JSONValue], extensions: [UInt8] = []
     ) {
         self.origin = origin
@@ -96,7 +96,7 @@ public struct EntryHeader: Sendable, Hashable {
     public var hlc: HLC
     public var recordID: RecordID
     public var kind: String
-    public var op: Operation
+    public var op: ChangeOp
     public var context: VersionVector
 
     public init(decoding bytes: some Collection<UInt8>) throws(DecodeError) {
@@ -104,7 +104,7 @@ public struct EntryHeader: Sendable, Hashable {
         self = try Self.read(&r)
     }
 
-    init(origin: String, seq: UInt64, hlc: HLC, recordID: RecordID, kind: String, op: Operation, context: VersionVector) {
+    public init(origin: String, seq: UInt64, hlc: HLC, recordID: RecordID, kind: String, op: ChangeOp, context: VersionVector) {
         self.origin = origin
         self.seq = seq
         self.hlc = hlc
@@ -125,7 +125,7 @@ public struct EntryHeader: Sendable, Hashable {
         guard let id = RecordID(bytes: Array(try r.take(16))) else { throw DecodeError("bad record id") }
         let kind = try r.string()
         let opByte = try r.u8()
-        guard let op = Operation(rawValue: opByte) else { throw DecodeError("unknown operation \(opByte)") }
+        guard let op = ChangeOp(rawValue: opByte) else { throw DecodeError("unknown operation \(opByte)") }
         let context = try r.vector()
         return EntryHeader(origin: origin, seq: seq, hlc: hlc, recordID: id, kind: kind, op: op, context: context)
     }
@@ -153,5 +153,11 @@ extension BinaryReader {
             counters[o] = try uvarint()
         }
         return VersionVector(counters)
+    }
+}
+
+extension JournalEntry {
+    public var header: EntryHeader {
+        EntryHeader(origin: origin, seq: seq, hlc: hlc, recordID: recordID, kind: kind, op: op, context: context)
     }
 }

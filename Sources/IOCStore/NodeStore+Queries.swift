@@ -1,0 +1,110 @@
+import Foundation
+import GRDB
+import IOCModel
+import IOCSync
+
+/// Filters for listing records. All are optional; `unitScope` restricts to the caller's units.
+public struct RecordFilter: Sendable, Hashable {
+    public var status: String?
+    public var category: String?
+    public var unit: String?
+    /// Units the caller may see (its unit and descendants); nil means no restriction.
+    public var unitScope: Set<String>?
+    /// Categories the caller may see (sector staff); nil means no restriction.
+    public var categoryScope: Set<String>?
+    public var from: Int64?
+    public var to: Int64?
+    public var ref: RecordID?
+    public var includeDeleted = false
+
+    public init(
+        status: String? = nil, category: String? = nil, unit: String? = nil, unitScope: Set<String>? = nil,
+        categoryScope: Set<String>? = nil, from: Int64? = nil, to: Int64? = nil, ref: RecordID? = nil
+    ) {
+        self.status = status
+        self.category = category
+        self.unit = unit
+        self.unitScope = unitScope
+        self.categoryScope = categoryScope
+        self.from = from
+        self.to = to
+        self.ref = ref
+    }
+}
+
+/// One page of a list, newest first; `nextCursor` is the last id when more may follow.
+public struct RecordPage: Sendable {
+    public var records: [RecordState]
+    public var nextCursor: RecordID?
+}
+
+extension NodeStore {
+    public func get(_ id: RecordID) async throws -> RecordState? {
+        try await read { db in
+            guard let data = try Data.fetchOne(db, sql: "SELECT state FROM record WHERE id = ?", arguments: [Data(id.bytes)])
+            else { return nil }
+            return try RecordState(decoding: data)
+        }
+    }
+
+    public func list(kind: RecordKind, filter: RecordFilter, cursor: RecordID?, limit: Int) async throws -> RecordPage {
+        try await read { db in
+            var sql = "SELECT state FROM record WHERE kind = ?"
+            var args: [any DatabaseValueConvertible] = [kind.rawValue]
+            if !filter.includeDeleted { sql += " AND deleted = 0" }
+            if let s = filter.status { sql += " AND status = ?"; args.append(s) }
+            if let c = filter.category { sql += " AND category = ?"; args.append(c) }
+            if let u = filter.unit { sql += " AND (unit = ? OR assigned_unit = ?)"; args += [u, u] }
+            if let from = filter.from { sql += " AND ts >= ?"; args.append(from) }
+            if let to = filter.to { sql += " AND ts < ?"; args.append(to) }
+            if let ref = filter.ref { sql += " AND ref_id = ?"; args.append(Data(ref.bytes)) }
+            if let scope = filter.unitScope {
+                let list = scope.sorted()
+                let marks = Array(repeating: "?", count: list.count).joined(separator: ",")
+                sql += " AND (unit IN (\(marks)) OR assigned_unit IN (\(marks)))"
+                args += list + list
+            }
+            if let scope = filter.categoryScope {
+                let list = scope.sorted()
+                sql += " AND category IN (\(Array(repeating: "?", count: list.count).joined(separator: ",")))"
+                args += list
+            }
+            if let cursor { sql += " AND id < ?"; args.append(Data(cursor.bytes)) }
+            sql += " ORDER BY id DESC LIMIT ?"
+            args.append(limit + 1)
+            let rows = try Data.fetchAll(db, sql: sql, arguments: StatementArguments(args))
+            var records = try rows.prefix(limit).map { try RecordState(decoding: $0) }
+            let more = rows.count > limit
+            if records.count > limit { records.removeLast() }
+            return RecordPage(records: records, nextCursor: more ? records.last?.id : nil)
+        }
+    }
+
+    /// Records with open conflicts, optionally restricted to units.
+    public func conflicted(unitScope: Set<String>?, limit: Int) async throws -> [RecordState] {
+        try await read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT unit, assigned_unit, state FROM record WHERE conflicted = 1 ORDER BY id DESC LIMIT ?",
+                arguments: [limit])
+            return try rows.compactMap { row in
+                if let scope = unitScope {
+                    let u: String? = row[0]
+                    let a: String? = row[1]
+                    guard u.map(scope.contains) == true || a.map(scope.contains) == true else { return nil }
+                }
+                return try RecordState(decoding: row[2] as Data)
+            }
+        }
+    }
+
+    /// Counts for a quick status view (`iocnode status`, the demo display).
+    public func counts() throws -> [String: Int] {
+        try readSync { db in
+            var out: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, count(*) FROM record WHERE deleted = 0 GROUP BY kind") {
+                out[row[0]] = row[1]
+            }
+            return out
+        }
+    }
+}

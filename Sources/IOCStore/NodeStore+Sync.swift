@@ -1,0 +1,242 @@
+import Foundation
+import GRDB
+import IOCModel
+import IOCSync
+
+/// What the receiver's policy says about an incoming entry.
+public enum Admission: Sendable, Hashable {
+    case accept
+    /// The sender should have withheld it: keep only its hash, log the refusal.
+    case refuse(String)
+}
+
+/// The outcome of applying one bundle.
+public struct ApplyReport: Sendable, Hashable {
+    public var applied = 0
+    public var withheld = 0
+    public var duplicates = 0
+    /// Positions beyond a gap in an origin's sequence: not applied, re-sent by the next delta.
+    public var gaps = 0
+    /// Entries kept in the journal but not merged into records, with the reason.
+    public var refused: [String] = []
+    public var recordsChanged = 0
+    public var clockSkewOrigins: [String] = []
+    public var knowledgeAfter = VersionVector()
+
+    public init() {}
+}
+
+/// A delta for one peer.
+public struct Delta: Sendable {
+    public var items: [BundleItem]
+    /// `false` when limits cut the delta short: the caller sends another bundle.
+    public var complete: Bool
+}
+
+extension NodeStore {
+    public func knowledge() throws -> VersionVector { try readSync { try Self.knowledge(db: $0) } }
+
+    static func knowledge(db: Database) throws -> VersionVector {
+        var v = VersionVector()
+        for row in try Row.fetchAll(db, sql: "SELECT origin, seq FROM knowledge") {
+            v[row[0] as String] = UInt64(row[1] as Int64)
+        }
+        return v
+    }
+
+    /// Every journal position beyond `known`, oldest first in this node's arrival order (which is
+    /// causal order), from every origin this node holds. Positions `visible` rejects, positions
+    /// held here only as hashes, and local-only records travel as leaf hashes.
+    public func delta(
+        beyond known: VersionVector, visible: (EntryHeader) -> Bool = { _ in true }, limits: Limits? = nil
+    ) throws -> Delta {
+        let limits = limits ?? self.limits
+        return try readSync { db in
+            let mine = try Self.knowledge(db: db)
+            var start: Int64?
+            for origin in mine.origins where mine[origin] > known[origin] {
+                let pos = try Int64.fetchOne(
+                    db, sql: "SELECT pos FROM journal WHERE origin = ? AND seq = ?",
+                    arguments: [origin, Int64(known[origin] + 1)])
+                if let pos { start = min(start ?? pos, pos) }
+            }
+            guard var cursor = start else { return Delta(items: [], complete: true) }
+            var items: [BundleItem] = []
+            var bytes = 0
+            let chunk = 4096
+            while true {
+                let rows = try Row.fetchAll(
+                    db.cachedStatement(
+                        sql: "SELECT pos, origin, seq, kind, bytes, leaf_hash FROM journal WHERE pos >= ? ORDER BY pos LIMIT ?"),
+                    arguments: [cursor, chunk])
+                for row in rows {
+                    cursor = (row[0] as Int64) + 1
+                    let origin: String = row[1]
+                    let seq = UInt64(row[2] as Int64)
+                    guard seq > known[origin] else { continue }
+                    let content: Data? = row[4]
+                    let hash = Array(row[5] as Data)
+                    var item = BundleItem.withheld(origin: origin, seq: seq, leafHash: hash)
+                    if let content, let kind = RecordKind(rawValue: row[3] as String? ?? ""), kind.isLocalOnly {
+                        _ = content  // personal data never leaves: hash only
+                    } else if let content {
+                        let raw = Array(content)
+                        if let header = try? EntryHeader(decoding: raw), visible(header) { item = .entry(raw) }
+                    }
+                    if items.count + 1 > limits.bundleEntriesMax || bytes + item.byteCount > limits.bundlePayloadBytesMax {
+                        return Delta(items: items, complete: false)
+                    }
+                    bytes += item.byteCount
+                    items.append(item)
+                }
+                if rows.count < chunk { return Delta(items: items, complete: true) }
+            }
+        }
+    }
+
+    /// Applies a bundle's positions in one transaction: journal, records and knowledge together.
+    /// Every entry is decoded before anything is written; a malformed one fails the whole bundle.
+    /// Re-applying the same bundle changes nothing.
+    public func apply(
+        _ items: [BundleItem], from peer: String, peerKnowledge: VersionVector? = nil,
+        admit: (EntryHeader, JournalEntry) -> Admission = { _, _ in .accept }
+    ) throws -> ApplyReport {
+        enum Decoded {
+            case entry(JournalEntry, [UInt8])
+            case withheld(String, UInt64, [UInt8])
+        }
+        var decoded: [Decoded] = []
+        decoded.reserveCapacity(items.count)
+        for item in items {
+            switch item {
+            case .entry(let bytes):
+                guard bytes.count <= limits.entryBytesMax else { throw DecodeError("entry over \(limits.entryBytesMax) bytes") }
+                decoded.append(.entry(try JournalEntry(decoding: bytes), bytes))
+            case .withheld(let o, let s, let h):
+                guard h.count == 32, s > 0, !o.isEmpty else { throw DecodeError("malformed withheld position") }
+                decoded.append(.withheld(o, s, h))
+            }
+        }
+        return try writeSync { tx in
+            var report = ApplyReport()
+            var known: [String: UInt64] = [:]
+            var states: [RecordID: RecordState] = [:]
+            func position(_ origin: String, _ seq: UInt64) throws -> Bool {
+                let k = try known[origin] ?? tx.knowledge(of: origin)
+                known[origin] = k
+                if seq <= k {
+                    report.duplicates += 1
+                    return false
+                }
+                if seq > k + 1 {
+                    report.gaps += 1
+                    return false
+                }
+                known[origin] = seq
+                return true
+            }
+            for d in decoded {
+                switch d {
+                case .withheld(let origin, let seq, let hash):
+                    guard try position(origin, seq) else { continue }
+                    try tx.db.cachedStatement(
+                        sql: "INSERT INTO journal(origin, seq, leaf_hash) VALUES (?, ?, ?)"
+                    ).execute(arguments: [origin, Int64(seq), Data(hash)])
+                    report.withheld += 1
+                case .entry(let entry, let bytes):
+                    guard try position(entry.origin, entry.seq) else { continue }
+                    let header = entry.header
+                    let isLocalOnly = RecordKind(rawValue: entry.kind)?.isLocalOnly == true
+                    let admission = isLocalOnly ? .refuse("local-only record sent by a peer") : admit(header, entry)
+                    if case .refuse(let reason) = admission {
+                        // Keep the position contiguous with its hash; never store the content.
+                        try tx.db.cachedStatement(
+                            sql: "INSERT INTO journal(origin, seq, leaf_hash) VALUES (?, ?, ?)"
+                        ).execute(arguments: [entry.origin, Int64(entry.seq), Data(JournalEntry.leafHash(bytes))])
+                        try tx.refuse(entry.dot, recordID: entry.recordID, reason: reason)
+                        report.refused.append("\(entry.dot): \(reason)")
+                        continue
+                    }
+                    try tx.appendJournal(entry: entry, bytes: bytes)
+                    if !observe(entry.hlc) {
+                        try tx.flagClockSkew(origin: entry.origin, hlc: entry.hlc)
+                        if !report.clockSkewOrigins.contains(entry.origin) { report.clockSkewOrigins.append(entry.origin) }
+                    }
+                    var state = try states[entry.recordID] ?? tx.load(entry.recordID) ?? RecordState(
+                        id: entry.recordID, kind: entry.kind)
+                    if let refusal = state.apply(entry) {
+                        try tx.refuse(entry.dot, recordID: entry.recordID, reason: refusal.description)
+                        report.refused.append("\(entry.dot): \(refusal)")
+                        continue
+                    }
+                    states[entry.recordID] = state
+                    report.applied += 1
+                }
+            }
+            for (origin, seq) in known { try tx.setKnowledge(origin: origin, seq: seq) }
+            for state in states.values { try tx.save(state) }
+            report.recordsChanged = states.count
+            if let peerKnowledge { try tx.recordPeerKnowledge(peer, peerKnowledge) }
+            report.knowledgeAfter = try Self.knowledge(db: tx.db)
+            return report
+        }
+    }
+
+    /// What a peer was last known to hold (empty when never heard from).
+    public func peerKnowledge(_ peer: String) throws -> VersionVector {
+        try readSync { db in
+            guard let data = try Data.fetchOne(db, sql: "SELECT knowledge FROM peer WHERE id = ?", arguments: [peer]) else {
+                return VersionVector()
+            }
+            var r = BinaryReader(Array(data))
+            return (try? r.vector()) ?? VersionVector()
+        }
+    }
+
+    public func recordPeerKnowledge(_ peer: String, _ knowledge: VersionVector) throws {
+        try writeSync { try $0.recordPeerKnowledge(peer, knowledge) }
+    }
+
+    /// A record's replicated state, or nil.
+    public func state(_ id: RecordID) throws -> RecordState? { try writeSync { try $0.load(id) } }
+
+    /// Digest of every record state, for convergence checks: equal on replicas holding the same changes.
+    public func stateDigest(kinds: Set<String>? = nil) throws -> [UInt8] {
+        try readSync { db in
+            var h = IncrementalDigest()
+            let rows = try Row.fetchCursor(db, sql: "SELECT kind, state FROM record ORDER BY id")
+            while let row = try rows.next() {
+                if let kinds, !kinds.contains(row[0] as String) { continue }
+                h.add(Array(row[1] as Data))
+            }
+            return h.finish()
+        }
+    }
+}
+
+extension StoreTransaction {
+    func refuse(_ dot: Dot, recordID: RecordID, reason: String) throws {
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO refusal(origin, seq, record_id, reason, at) VALUES (?, ?, ?, ?, ?)",
+            arguments: [dot.origin, Int64(dot.seq), Data(recordID.bytes), reason, store.now()])
+    }
+
+    func flagClockSkew(origin: String, hlc: HLC) throws {
+        let ahead = Int64(hlc.milliseconds) - store.now()
+        try db.execute(
+            sql: """
+                INSERT INTO clock_skew(origin, max_ahead_ms, at) VALUES (?, ?, ?)
+                ON CONFLICT(origin) DO UPDATE SET max_ahead_ms = max(max_ahead_ms, excluded.max_ahead_ms), at = excluded.at
+                """, arguments: [origin, ahead, store.now()])
+    }
+
+    public func recordPeerKnowledge(_ peer: String, _ knowledge: VersionVector) throws {
+        var w = BinaryWriter()
+        w.vector(knowledge)
+        try db.execute(
+            sql: """
+                INSERT INTO peer(id, knowledge) VALUES (?, ?)
+                ON CONFLICT(id) DO UPDATE SET knowledge = excluded.knowledge
+                """, arguments: [peer, Data(w.bytes)])
+    }
+}

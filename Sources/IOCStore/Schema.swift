@@ -1,0 +1,93 @@
+import GRDB
+
+/// The node database schema. Migrations are append-only: a shipped migration is never edited.
+enum Schema {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+                    -- One row per record: the replicated state (field registers, timeline) plus
+                    -- columns derived from it for filtering. Ids are time-ordered UUIDv7 bytes.
+                    CREATE TABLE record (
+                        id BLOB PRIMARY KEY,
+                        kind TEXT NOT NULL,
+                        unit TEXT,
+                        status TEXT,
+                        category TEXT,
+                        ts INTEGER,
+                        due_at INTEGER,
+                        done_at INTEGER,
+                        assigned_unit TEXT,
+                        ref_id BLOB,
+                        warned INTEGER NOT NULL DEFAULT 0,
+                        origin TEXT NOT NULL,
+                        deleted INTEGER NOT NULL DEFAULT 0,
+                        conflicted INTEGER NOT NULL DEFAULT 0,
+                        updated_hlc INTEGER NOT NULL,
+                        state BLOB NOT NULL
+                    );
+                    CREATE INDEX record_kind_id ON record(kind, id);
+                    CREATE INDEX record_kind_status ON record(kind, status);
+                    CREATE INDEX record_kind_unit ON record(kind, unit);
+                    CREATE INDEX record_kind_ts ON record(kind, ts);
+                    CREATE INDEX record_kind_ref ON record(kind, ref_id) WHERE ref_id IS NOT NULL;
+                    CREATE INDEX record_conflicted ON record(conflicted) WHERE conflicted = 1;
+
+                    -- Every change this node holds, from every origin, in arrival order. `bytes` is
+                    -- NULL for positions withheld from this node (only the leaf hash is known).
+                    CREATE TABLE journal (
+                        pos INTEGER PRIMARY KEY,
+                        origin TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        record_id BLOB,
+                        kind TEXT,
+                        hlc INTEGER,
+                        bytes BLOB,
+                        leaf_hash BLOB NOT NULL,
+                        UNIQUE(origin, seq)
+                    );
+                    CREATE INDEX journal_record ON journal(record_id) WHERE record_id IS NOT NULL;
+
+                    -- Highest contiguous journal sequence held per origin.
+                    CREATE TABLE knowledge (origin TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+
+                    -- What each peer is known to hold, and the health of the link to it.
+                    CREATE TABLE peer (
+                        id TEXT PRIMARY KEY,
+                        knowledge BLOB,
+                        stable BLOB,
+                        last_success INTEGER,
+                        last_attempt INTEGER,
+                        last_error TEXT,
+                        last_direction TEXT,
+                        bytes_sent INTEGER NOT NULL DEFAULT 0,
+                        bytes_received INTEGER NOT NULL DEFAULT 0
+                    );
+
+                    -- Changes refused at merge (illegal transition from a peer, malformed body):
+                    -- their journal position is kept, the record is left alone, operators can see why.
+                    CREATE TABLE refusal (
+                        origin TEXT NOT NULL, seq INTEGER NOT NULL, record_id BLOB, reason TEXT NOT NULL,
+                        at INTEGER NOT NULL, PRIMARY KEY(origin, seq)
+                    );
+
+                    -- Origins whose clocks ran implausibly far ahead (flagged, not followed).
+                    CREATE TABLE clock_skew (origin TEXT PRIMARY KEY, max_ahead_ms INTEGER NOT NULL, at INTEGER NOT NULL);
+
+                    CREATE TABLE user (
+                        id TEXT PRIMARY KEY,
+                        name TEXT NOT NULL,
+                        role TEXT NOT NULL,
+                        unit TEXT,
+                        sector TEXT,
+                        token_hash BLOB NOT NULL UNIQUE,
+                        created_at INTEGER NOT NULL
+                    );
+                    """)
+        }
+        return m
+    }
+}
