@@ -30,7 +30,7 @@ public struct TopologyError: Error, Hashable, Sendable, CustomStringConvertible,
 
     /// A header line, then one line per problem.
     public var description: String {
-        let subject = source.map { "Topology \($0)" } ?? "The topology"
+        let subject = source.map { "The topology in \($0)" } ?? "The topology"
         let count = problems.count == 1 ? "1 problem" : "\(problems.count) problems"
         return (["\(subject) has \(count):"] + problems.map { "  \($0)" }).joined(separator: "\n")
     }

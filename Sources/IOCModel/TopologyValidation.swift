@@ -197,7 +197,9 @@ struct TopologyValidator {
     private mutating func checkUnit(of node: NodeDescriptor, at path: String) {
         guard let unit = firstUnit[node.unit].map({ topology.units[$0] }) else {
             if !rejectedUnitCodes.contains(node.unit) {
-                report("\(path).unit", "node '\(node.id)' serves unit '\(node.unit)', which is not a unit in this topology")
+                report(
+                    "\(path).unit",
+                    "node '\(node.id)' serves unit '\(node.unit)', which is not a unit in this topology")
             }
             return
         }

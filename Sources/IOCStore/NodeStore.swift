@@ -223,3 +223,16 @@ struct DerivedColumns {
         conflicted = !s.conflicts.isEmpty
     }
 }
+
+extension NodeStore {
+    /// Which node and federation an existing database belongs to.
+    public static func identity(path: String) throws -> (nodeID: String, federation: String) {
+        let queue = try DatabaseQueue(path: path)
+        return try queue.read { db in
+            guard let node = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node_id'"),
+                let fed = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'federation'")
+            else { throw StoreError(.corrupt, "\(path) is not a node database.") }
+            return (node, fed)
+        }
+    }
+}

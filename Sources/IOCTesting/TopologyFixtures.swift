@@ -21,7 +21,8 @@ public enum TopologyFixtures {
                     id: "hai-chau", mode: .district, unit: "20194", parent: "province", url: "https://127.0.0.1:8444"),
                 NodeDescriptor(
                     id: "thanh-khe", mode: .district, unit: "20200", parent: "province", url: "https://127.0.0.1:8445"),
-                NodeDescriptor(id: "health", mode: .sector, unit: "so-y-te", parent: "province", url: "https://127.0.0.1:8446"),
+                NodeDescriptor(
+                    id: "health", mode: .sector, unit: "so-y-te", parent: "province", url: "https://127.0.0.1:8446"),
             ],
             sharing: ["version": 1, "rules": []])
     }

@@ -105,9 +105,9 @@ struct TopologyDocumentDecoder {
         let allowed = Choice.allCases.map(\.rawValue)
         let hint = hints[text] ?? KeySuggestion.closest(to: text, among: allowed).map { "did you mean '\($0)'?" }
         let kind = path.split(separator: ".").last.map(String.init) ?? "value"
+        let because = hint.map { " (\($0))" } ?? ""
         reader.report(
-            path,
-            "unknown \(kind) '\(text)'\(hint.map { " (\($0))" } ?? ""); expected one of \(allowed.joined(separator: ", "))")
+            path, "unknown \(kind) '\(text)'\(because); expected one of \(allowed.joined(separator: ", "))")
         return nil
     }
 

@@ -63,7 +63,9 @@ public enum TopologyLoader {
 
     /// Decoding problems plus validation problems (at file positions, not repeating a decoding
     /// problem's path), each with its line, in file order.
-    private static func collectProblems(reader: YAMLReader, draft: TopologyDocumentDecoder.Draft?) -> [TopologyProblem] {
+    private static func collectProblems(
+        reader: YAMLReader, draft: TopologyDocumentDecoder.Draft?
+    ) -> [TopologyProblem] {
         var found = reader.problems
         if let draft, draft.isComplete {
             let decodedPaths = Set(found.map(\.path))
@@ -76,7 +78,9 @@ public enum TopologyLoader {
                 }
             }
         }
-        let located = found.enumerated().map { (order: $0.offset, line: $0.element.line ?? reader.line(for: $0.element.path), problem: $0.element) }
+        let located = found.enumerated().map { order, problem in
+            (order: order, line: problem.line ?? reader.line(for: problem.path), problem: problem)
+        }
         return located
             .sorted { ($0.line ?? 0, $0.order) < ($1.line ?? 0, $1.order) }
             .map { entry in
@@ -111,7 +115,7 @@ public enum TopologyLoader {
         switch yamlError {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
             .composer(let context, let problem, let mark, _):
-            let detail = context.map { " (\($0.text))" } ?? ""
+            let detail = context.map { " (\($0.text) at line \($0.mark.line), column \($0.mark.column))" } ?? ""
             return TopologyProblem(
                 location: "document, line \(mark.line)",
                 message: "YAML syntax error at column \(mark.column): \(problem)\(detail)")

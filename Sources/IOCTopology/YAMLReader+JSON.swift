@@ -14,7 +14,9 @@ extension YAMLReader {
             var object: [String: JSONValue] = [:]
             for (keyNode, value) in mapping {
                 guard let key = keyNode.scalar?.string else {
-                    report(path, "a key is \(Self.describe(keyNode)); keys must be plain names", line: keyNode.mark?.line)
+                    report(
+                        path, "a key is \(Self.describe(keyNode)); keys must be plain names",
+                        line: keyNode.mark?.line)
                     continue
                 }
                 object[key] = json(value, at: Self.child(path, key))
@@ -32,18 +34,22 @@ extension YAMLReader {
 
     private mutating func json(_ scalar: Node.Scalar, at path: String) -> JSONValue {
         let node = Node.scalar(scalar)
-        switch scalar.tag.description {
+        switch node.tag.description {
         case Tag.Name.null.rawValue:
             return .null
         case Tag.Name.bool.rawValue:
             return node.bool.map(JSONValue.bool) ?? .string(scalar.string)
         case Tag.Name.int.rawValue:
             if let value = node.int.flatMap({ Int64(exactly: $0) }) { return .int(value) }
-            report(path, "the integer \(scalar.string) does not fit in 64 bits; quote it to keep it as text", line: scalar.mark?.line)
+            report(
+                path, "the integer \(scalar.string) does not fit in 64 bits; quote it to keep it as text",
+                line: scalar.mark?.line)
             return .string(scalar.string)
         case Tag.Name.float.rawValue:
             if let value = node.float, value.isFinite { return .double(value) }
-            report(path, "\(scalar.string) is not a finite number, which JSON cannot hold; quote it to keep it as text", line: scalar.mark?.line)
+            report(
+                path, "\(scalar.string) is not a finite number, which JSON cannot hold; quote it to keep it as text",
+                line: scalar.mark?.line)
             return .string(scalar.string)
         default:
             return .string(scalar.string)

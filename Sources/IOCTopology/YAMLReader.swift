@@ -44,7 +44,9 @@ struct YAMLReader {
         record(path, line: node.mark?.line)
         let here = path.isEmpty ? "document" : path
         guard case .mapping(let mapping) = node else {
-            report(here, "expected a mapping with keys \(allowed.joined(separator: ", ")); got \(Self.describe(node))")
+            report(
+                here, "expected a mapping with keys \(allowed.joined(separator: ", ")); got \(Self.describe(node))",
+                line: path.isEmpty ? node.mark?.line : nil)
             return nil
         }
         var result: [String: Node] = [:]
@@ -78,7 +80,7 @@ struct YAMLReader {
             report(path, "expected text; got \(Self.describe(node))")
             return nil
         }
-        switch scalar.tag.description {
+        switch node.tag.description {
         case Tag.Name.null.rawValue:
             report(path, "has no value; expected text")
             return nil
@@ -144,7 +146,7 @@ struct YAMLReader {
     }
 
     static func isNull(_ node: Node) -> Bool {
-        node.scalar?.tag.description == Tag.Name.null.rawValue
+        node.scalar != nil && node.tag.description == Tag.Name.null.rawValue
     }
 
     /// "a list", "a mapping", "the number 3", … for "expected X; got Y" messages.
@@ -154,7 +156,7 @@ struct YAMLReader {
         case .sequence: return "a list"
         case .alias: return "an alias"
         case .scalar(let scalar):
-            switch scalar.tag.description {
+            switch node.tag.description {
             case Tag.Name.null.rawValue: return "nothing (null)"
             case Tag.Name.bool.rawValue: return "the boolean \(scalar.string)"
             case Tag.Name.int.rawValue, Tag.Name.float.rawValue: return "the number \(scalar.string)"
