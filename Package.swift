@@ -76,13 +76,15 @@ let package = Package(
             dependencies: [
                 "IOCNode", "IOCModel", "IOCTopology", "IOCSync", "IOCStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(name: "IOCModelTests", dependencies: ["IOCModel", "IOCTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IOCTopologyTests", dependencies: ["IOCTopology", "IOCTesting"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "IOCSyncTests", dependencies: ["IOCSync", "IOCTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "IOCSyncTests", dependencies: ["IOCSync", "IOCTesting", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
         .testTarget(name: "IOCStoreTests", dependencies: ["IOCStore", "IOCTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IOCNodeTests",
@@ -92,7 +94,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "IOCFederationTests", dependencies: ["iocnode", "IOCTesting", "IOCNode"],
+            name: "IOCFederationTests",
+            dependencies: [
+                "iocnode", "IOCTesting", "IOCNode", "IOCStore", "IOCSync",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: swiftSettings),
     ]
 )

@@ -14,26 +14,35 @@ public struct BundleExchange: Sendable {
     }
 
     /// Builds every bundle `peer` lacks, based on what it last told us it holds.
-    public func export(to peer: String, beyond known: VersionVector? = nil, maxBundles: Int = 100_000) throws -> [Envelope] {
-        var known = try known ?? store.peerKnowledge(peer)
+    public func export(to peer: String, beyond known: VersionVector? = nil) throws -> [Envelope] {
         var envelopes: [Envelope] = []
+        try exportStreaming(to: peer, beyond: known) { envelopes.append($0) }
+        return envelopes
+    }
+
+    /// Builds the bundles `peer` lacks one at a time and hands each to `sink`, so memory stays
+    /// bounded by one bundle whatever the backlog. Returns the number of bundles.
+    @discardableResult
+    public func exportStreaming(to peer: String, beyond known: VersionVector? = nil, sink: (Envelope) throws -> Void) throws -> Int {
+        var known = try known ?? store.peerKnowledge(peer)
         let mine = try store.knowledge()
-        while envelopes.count < maxBundles {
+        var count = 0
+        while true {
             let delta = try store.delta(beyond: known, limits: limits)
-            if delta.items.isEmpty { break }
+            if delta.items.isEmpty { return count }
             let payload = BundlePayload(
                 from: store.nodeID, to: peer, channelSeq: 0, prevHash: [], policyVersion: 0, knowledge: mine,
                 createdAt: store.now(), items: delta.items)
-            envelopes.append(Envelope(payloadType: BundlePayload.payloadType, payload: payload.compressed()))
+            try sink(Envelope(payloadType: BundlePayload.payloadType, payload: payload.compressed()))
+            count += 1
             for item in delta.items {
                 switch item {
                 case .entry(let b): if let h = try? EntryHeader(decoding: b) { known[h.origin] = max(known[h.origin], h.seq) }
                 case .withheld(let o, let s, _): known[o] = max(known[o], s)
                 }
             }
-            if delta.complete { break }
+            if delta.complete { return count }
         }
-        return envelopes
     }
 
     /// Verifies and applies envelopes addressed to this node, in order.
@@ -63,7 +72,7 @@ public struct BundleExchange: Sendable {
 
 /// A bundle file: `IOCF`, a version byte, then length-prefixed envelopes (docs/wire-format.md §5).
 public enum BundleFile {
-    static let magic: [UInt8] = Array("IOCF".utf8)
+    public static let magic: [UInt8] = Array("IOCF".utf8)
 
     public static func encode(_ envelopes: [Envelope]) -> [UInt8] {
         var w = BinaryWriter()
@@ -89,4 +98,69 @@ public enum BundleFile {
         }
         return out
     }
+}
+
+/// Writes a bundle file envelope by envelope (bounded memory), to a temporary name renamed into
+/// place on ``finish()``, so a crash never leaves a half-written file under the final name.
+public final class BundleFileWriter {
+    let handle: FileHandle
+    let path: String
+    public private(set) var bytesWritten = 0
+
+    public init(path: String) throws {
+        self.path = path
+        _ = FileManager.default.createFile(atPath: path + ".partial", contents: nil)
+        guard let h = FileHandle(forWritingAtPath: path + ".partial") else {
+            throw DecodeError("cannot write \(path)")
+        }
+        handle = h
+        try write(BundleFile.magic + [1])
+    }
+
+    public func append(_ envelope: Envelope) throws {
+        let bytes = envelope.encoded()
+        var w = BinaryWriter(capacity: bytes.count + 4)
+        w.u32be(UInt32(bytes.count))
+        w.raw(bytes)
+        try write(w.bytes)
+    }
+
+    public func finish() throws {
+        try handle.synchronize()
+        try handle.close()
+        if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
+        try FileManager.default.moveItem(atPath: path + ".partial", toPath: path)
+    }
+
+    func write(_ bytes: [UInt8]) throws {
+        try handle.write(contentsOf: Data(bytes))
+        bytesWritten += bytes.count
+    }
+}
+
+/// Reads a bundle file one envelope at a time.
+public final class BundleFileReader {
+    let handle: FileHandle
+    let limits: Limits
+
+    public init(path: String, limits: Limits = .default) throws {
+        guard let h = FileHandle(forReadingAtPath: path) else { throw DecodeError("cannot read \(path)") }
+        handle = h
+        self.limits = limits
+        guard let head = try h.read(upToCount: 5), Array(head) == BundleFile.magic + [1] else {
+            throw DecodeError("not an iocnode bundle file (v1)")
+        }
+    }
+
+    /// The next envelope, or nil at the end of the file.
+    public func next() throws -> Envelope? {
+        guard let lengthBytes = try handle.read(upToCount: 4), !lengthBytes.isEmpty else { return nil }
+        guard lengthBytes.count == 4 else { throw DecodeError("truncated bundle file") }
+        let n = Int(lengthBytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        guard n <= limits.bundleWireBytesMax else { throw DecodeError("envelope of \(n) bytes exceeds the limit") }
+        guard let body = try handle.read(upToCount: n), body.count == n else { throw DecodeError("truncated bundle file") }
+        return try Envelope(decoding: Array(body), maxPayloadBytes: limits.bundleWireBytesMax)
+    }
+
+    deinit { try? handle.close() }
 }

@@ -1,6 +1,165 @@
 import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import IOCModel
+import IOCNode
+import IOCStore
+import IOCSync
+import NIOCore
 
+/// `iocnode bench`: the documented benchmarks (docs/benchmarks.md). Run in a release build:
+/// `swift run -c release iocnode bench apply --entries 100000`.
 struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Benchmarks (see docs/benchmarks.md).")
-    func run() async throws { print("not yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure throughput and memory (see docs/benchmarks.md).",
+        subcommands: [Apply.self, Write.self])
+
+    /// Catch-up of a backlog: a district authors N ~1 KB field reports, exports them as bundles,
+    /// and a separate `iocnode bundle import` process applies them into a province store, so the
+    /// receiver's peak RSS is its own.
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Apply a backlog of N field-report changes into a province store.")
+        @Option(help: "Number of journal entries in the backlog.")
+        var entries: Int = 100_000
+        @Option(help: "Working directory (default: a new temporary directory, removed afterwards).")
+        var workdir: String?
+
+        func run() async throws {
+            let dir = workdir ?? FileManager.default.temporaryDirectory.appendingPathComponent("iocnode-bench-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: dir + "/province", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: dir + "/district", withIntermediateDirectories: true)
+            defer { if workdir == nil { try? FileManager.default.removeItem(atPath: dir) } }
+            let source = try NodeStore(.init(path: dir + "/district/node.sqlite", nodeID: "hai-chau", federation: "bench"))
+            _ = try NodeStore(.init(path: dir + "/province/node.sqlite", nodeID: "province", federation: "bench"))
+
+            var rng = SeededRandom(seed: 2026)
+            let authorStart = ContinuousClock.now
+            var payloadBytes = 0
+            var i = 0
+            while i < entries {
+                let batch = min(1000, entries - i)
+                let now = source.now()
+                let bodies = (0..<batch).map { BenchmarkData.fieldReport(i + $0, rng: &rng, unit: "20194", now: now) }
+                try source.writeSync { tx in
+                    for body in bodies {
+                        let fields = try RecordKind.fieldReport.schema.validateCreate(body, now: now)
+                        try tx.create(kind: .fieldReport, fields: fields, actor: .system, unit: "20194")
+                    }
+                }
+                i += batch
+            }
+            let authorSeconds = (ContinuousClock.now - authorStart).seconds
+            payloadBytes = try source.readSync { db in try Int.fetchOne(db, sql: "SELECT sum(length(bytes)) FROM journal") ?? 0 }
+
+            let file = dir + "/backlog.iocb"
+            let exportStart = ContinuousClock.now
+            let writer = try BundleFileWriter(path: file)
+            let bundles = try BundleExchange(store: source).exportStreaming(to: "province") { try writer.append($0) }
+            try writer.finish()
+            let exportSeconds = (ContinuousClock.now - exportStart).seconds
+
+            let child = Process()
+            child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            child.arguments = ["bundle", "import", "--data", dir + "/province", file, "--stats-json"]
+            let pipe = Pipe()
+            child.standardOutput = pipe
+            try child.run()
+            let output = pipe.fileHandleForReading.readDataToEndOfFile()
+            child.waitUntilExit()
+            guard child.terminationStatus == 0,
+                case .object(let stats) = try JSONValue.parse(Array(output.split(separator: 0x0A).last ?? Data()))
+            else { throw ValidationError("the import process failed: \(String(decoding: output, as: UTF8.self))") }
+            let applied = stats["applied"]?.int64Value ?? 0
+            let seconds = stats["seconds"]?.doubleValue ?? 0
+            let rss = Double(stats["peakRSSBytes"]?.int64Value ?? 0) / 1_048_576
+            let wire = writer.bytesWritten
+            say(
+                """
+                backlog entries           \(entries) (mean entry \(payloadBytes / max(1, entries)) B uncompressed)
+                author (district)         \(Int(Double(entries) / authorSeconds)) entries/s
+                export to bundles         \(bundles) bundles in \(String(format: "%.2f", exportSeconds)) s
+                bytes on the wire         \(wire) B = \(String(format: "%.1f", Double(wire) / Double(entries))) B/entry (signed-envelope framing, zstd-3)
+                apply (province process)  \(applied) entries in \(String(format: "%.2f", seconds)) s = \(Int(Double(applied) / max(seconds, 0.000001))) entries/s
+                peak RSS (province)       \(String(format: "%.1f", rss)) MiB
+                """)
+            guard applied == entries else { throw ValidationError("applied \(applied) of \(entries) entries") }
+        }
+    }
+
+    /// The local write path: field reports created per second through the store (one
+    /// transaction each, as the API does) and through the HTTP API on loopback.
+    struct Write: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Field reports created per second, store and HTTP API.")
+        @Option(help: "Reports to create on each path.")
+        var count: Int = 5000
+        @Option(help: "Concurrent HTTP clients.")
+        var concurrency: Int = 8
+
+        func run() async throws {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("iocnode-bench-write-\(getpid())").path
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let topology = Topology(
+                federation: "bench", units: [AdminUnit(code: "48", name: "Thành phố Đà Nẵng", level: .province)],
+                nodes: [NodeDescriptor(id: "province", mode: .province, unit: "48", url: "http://127.0.0.1:0")])
+            let node = try Node(configuration: NodeConfiguration(topology: topology, nodeID: "province", dataDirectory: dir))
+            var rng = SeededRandom(seed: 7)
+            let now = node.store.now()
+            let bodies = (0..<count).map { BenchmarkData.fieldReport($0, rng: &rng, unit: "48", now: now) }
+
+            let storeStart = ContinuousClock.now
+            for body in bodies {
+                let fields = try RecordKind.fieldReport.schema.validateCreate(body, now: now)
+                _ = try await node.store.createFieldReport(
+                    fields: fields, reporter: ["phone": "0905123456"], actor: .system, unit: "48")
+            }
+            let storeRate = Double(count) / (ContinuousClock.now - storeStart).seconds
+
+            let (_, token) = try node.store.addUser(name: "bench", role: .operator_, unit: nil, sector: nil)
+            let port = AsyncStream<Int>.makeStream()
+            let payloads = bodies.map { body -> ByteBuffer in
+                var o = body
+                o["reporter"] = ["name": "Nguyễn Văn An", "phone": "0905123456"]
+                return ByteBuffer(data: JSONValue.object(o).jsonData())
+            }
+            let concurrency = max(1, self.concurrency)
+            let count = self.count
+            let apiRate = try await withThrowingTaskGroup(of: Double?.self) { group in
+                group.addTask {
+                    try await node.run { port.continuation.yield($0) }
+                    return nil
+                }
+                var it = port.stream.makeAsyncIterator()
+                guard let p = await it.next() else { return 0.0 }
+                let client = HTTPClient(eventLoopGroupProvider: .singleton)
+                let start = ContinuousClock.now
+                try await withThrowingTaskGroup(of: Void.self) { workers in
+                    for w in 0..<concurrency {
+                        workers.addTask {
+                            for i in stride(from: w, to: count, by: concurrency) {
+                                var req = HTTPClientRequest(url: "http://127.0.0.1:\(p)/api/v1/field-reports")
+                                req.method = .POST
+                                req.headers.add(name: "Authorization", value: "Bearer \(token)")
+                                req.body = .bytes(payloads[i])
+                                let res = try await client.execute(req, timeout: .seconds(30))
+                                guard res.status == .created else { throw ValidationError("HTTP \(res.status)") }
+                                _ = try await res.body.collect(upTo: 1 << 20)
+                            }
+                        }
+                    }
+                    try await workers.waitForAll()
+                }
+                let rate = Double(count) / (ContinuousClock.now - start).seconds
+                try await client.shutdown()
+                group.cancelAll()
+                return rate
+            }
+            say(
+                """
+                write path, \(count) field reports (~1 KB each, with reporter contact)
+                store (one transaction per report)   \(Int(storeRate)) reports/s
+                HTTP API (\(concurrency) clients, loopback)       \(Int(apiRate)) reports/s
+                peak RSS                             \(String(format: "%.1f", Double(ProcessStats.peakRSSBytes()) / 1_048_576)) MiB
+                """)
+        }
+    }
 }

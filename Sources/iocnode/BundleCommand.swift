@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IOCNode
+import IOCStore
 import IOCSync
 
 struct BundleCommand: AsyncParsableCommand {
@@ -18,12 +19,10 @@ struct BundleCommand: AsyncParsableCommand {
 
         func run() async throws {
             let store = try data.openStore()
-            let envelopes = try BundleExchange(store: store).export(to: to)
-            let bytes = BundleFile.encode(envelopes)
-            let tmp = out + ".partial"
-            try Data(bytes).write(to: URL(fileURLWithPath: tmp))
-            _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: out), withItemAt: URL(fileURLWithPath: tmp))
-            print("wrote \(envelopes.count) bundle(s), \(bytes.count) bytes, for \(to) to \(out)")
+            let writer = try BundleFileWriter(path: out)
+            let count = try BundleExchange(store: store).exportStreaming(to: to) { try writer.append($0) }
+            try writer.finish()
+            print("wrote \(count) bundle(s), \(writer.bytesWritten) bytes, for \(to) to \(out)")
         }
     }
 
@@ -32,20 +31,38 @@ struct BundleCommand: AsyncParsableCommand {
         @OptionGroup var data: DataOptions
         @Argument(help: "The bundle file.")
         var file: String
+        @Flag(help: "Print one JSON line of statistics (bundles, entries applied, seconds, peak RSS).")
+        var statsJSON = false
 
         func run() async throws {
             let store = try data.openStore()
-            guard let attrs = try? FileManager.default.attributesOfItem(atPath: file), let size = attrs[.size] as? Int else {
-                throw ValidationError("Cannot read \(file).")
-            }
-            guard size <= 1 << 34 else { throw ValidationError("\(file) is too large to be a bundle file.") }
-            let envelopes: [Envelope]
+            let reader: BundleFileReader
             do {
-                envelopes = try BundleFile.decode(Array(try Data(contentsOf: URL(fileURLWithPath: file))))
+                reader = try BundleFileReader(path: file)
             } catch {
                 throw ValidationError("\(file) is not a valid bundle file: \(error)")
             }
-            let r = try BundleExchange(store: store).import(envelopes)
+            let exchange = BundleExchange(store: store)
+            var r = ApplyReport()
+            let started = ContinuousClock.now
+            var bundles = 0
+            while let envelope = try reader.next() {
+                let one = try exchange.import([envelope])
+                bundles += 1
+                r.applied += one.applied
+                r.withheld += one.withheld
+                r.duplicates += one.duplicates
+                r.gaps += one.gaps
+                r.refused += one.refused
+                r.recordsChanged += one.recordsChanged
+            }
+            let seconds = (ContinuousClock.now - started).seconds
+            if statsJSON {
+                say(
+                    "{\"bundles\":\(bundles),\"applied\":\(r.applied),\"seconds\":\(seconds),\"peakRSSBytes\":\(ProcessStats.peakRSSBytes())}"
+                )
+                return
+            }
             print(
                 "applied \(r.applied), hash-only \(r.withheld), duplicates \(r.duplicates), gaps \(r.gaps), refused \(r.refused.count), records changed \(r.recordsChanged)"
             )

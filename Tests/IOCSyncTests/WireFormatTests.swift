@@ -1,0 +1,139 @@
+import Crypto
+import Foundation
+import IOCModel
+import IOCSync
+import IOCTesting
+import Testing
+
+/// Golden vectors for the v1 wire format (docs/wire-format.md): the exact bytes of a journal
+/// entry, its leaf hash, and a bundle payload. A change to any of them is a format change.
+@Suite struct WireFormatTests {
+    static let vectors = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Vectors")
+
+    static func golden(_ name: String) throws -> String {
+        try String(contentsOf: vectors.appendingPathComponent(name), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static let entry = JournalEntry(
+        origin: "hai-chau", seq: 1, hlc: HLC(milliseconds: 1_790_000_000_000, counter: 0),
+        recordID: RecordID("01a0c306-f498-79c4-b829-154dda1f4389")!, kind: "fieldReport", op: .create,
+        context: VersionVector(["province": 3]),
+        body: ["title": "Ngập sâu", "status": "received", "location": ["lat": 16.05, "lon": 108.2], "rating": 4])
+
+    static var payload: BundlePayload {
+        BundlePayload(
+            from: "hai-chau", to: "province", channelSeq: 7, prevHash: Array(repeating: 0xAB, count: 32), policyVersion: 2,
+            knowledge: VersionVector(["hai-chau": 1, "province": 3]), stable: VersionVector(["province": 1]),
+            createdAt: 1_790_000_000_000,
+            items: [.entry(entry.encoded()), .withheld(origin: "hai-chau", seq: 2, leafHash: Array(repeating: 0x11, count: 32))])
+    }
+
+    @Test func entryBytesMatchGoldenVector() throws {
+        let hex = Self.entry.encoded().hex
+        #expect(hex == (try Self.golden("entry-v1.hex")))
+        // Hand-checked header: version 1, origin "hai-chau" (8 bytes), seq 1.
+        #expect(hex.hasPrefix("01" + "08" + "6861692d63686175" + "01"))
+        #expect(JournalEntry.leafHash(Self.entry.encoded()).hex == (try Self.golden("entry-v1.leaf-hash.hex")))
+    }
+
+    @Test func leafHashIsRFC6962() {
+        // RFC 6962 leaf hash of the empty entry: SHA-256(0x00).
+        #expect(JournalEntry.leafHash([]).hex == "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d")
+    }
+
+    @Test func payloadBytesMatchGoldenVector() throws {
+        #expect(Self.payload.encoded().hex == (try Self.golden("bundle-payload-v1.hex")))
+    }
+
+    @Test func roundTripsKeepEveryField() throws {
+        let decoded = try JournalEntry(decoding: Self.entry.encoded())
+        #expect(decoded == Self.entry)
+        let p = try BundlePayload(decoding: Self.payload.encoded())
+        #expect(p == Self.payload)
+        #expect(try BundlePayload(compressed: Self.payload.compressed()) == Self.payload)
+    }
+
+    /// Unknown trailing bytes from a newer node survive decode and re-encode unchanged.
+    @Test func unknownExtensionsAreKept() throws {
+        let newer = Self.entry.encoded() + [0x07, 0x01, 0x02, 0x03]
+        let e = try JournalEntry(decoding: newer)
+        #expect(e.extensions == [0x07, 0x01, 0x02, 0x03])
+        #expect(e.encoded() == newer)
+        var p = Self.payload
+        p.extensions = [0xFE, 0xED]
+        #expect(try BundlePayload(decoding: p.encoded()).extensions == [0xFE, 0xED])
+    }
+
+    /// Every truncation of valid bytes is refused with a DecodeError, never a crash.
+    @Test func truncatedInputIsRefused() {
+        let bytes = Self.payload.encoded()
+        for n in 0..<bytes.count {
+            #expect(throws: DecodeError.self) { try BundlePayload(decoding: Array(bytes.prefix(n))) }
+        }
+        let entry = Self.entry.encoded()
+        for n in 0..<entry.count - 1 {
+            #expect(throws: DecodeError.self) { try JournalEntry(decoding: entry.prefix(n)) }
+        }
+    }
+
+    @Test func randomBytesNeverCrashTheDecoders() {
+        var rng = SeededRandom(seed: 99)
+        for _ in 0..<3000 {
+            let n = Int.random(in: 0..<200, using: &rng)
+            var bytes = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            if rng.chance(0.5) { bytes = Self.payload.encoded().map { rng.chance(0.02) ? $0 ^ 0x40 : $0 } }
+            _ = try? BundlePayload(decoding: bytes)
+            _ = try? JournalEntry(decoding: bytes)
+            _ = try? RecordState(decoding: bytes)
+            _ = try? Envelope(decoding: bytes, maxPayloadBytes: 1 << 20)
+        }
+    }
+
+    @Test func oversizedDeclarationsAreRefused() {
+        var limits = Limits()
+        limits.bundleEntriesMax = 1
+        #expect(throws: DecodeError.self) { try BundlePayload(decoding: Self.payload.encoded(), limits: limits) }
+        // A zstd frame declaring more than the inflate limit is refused before inflating.
+        let big = Zstd.compress([UInt8](repeating: 0, count: 1 << 20))
+        #expect(big.count < 1000)
+        #expect(throws: DecodeError.self) { try Zstd.decompress(big, maxBytes: 1 << 19) }
+        #expect((try? Zstd.decompress(big, maxBytes: 1 << 20))?.count == 1 << 20)
+    }
+
+    @Test func envelopeSignatureCoversTypeAndPayload() throws {
+        let key = Curve25519.Signing.PrivateKey()
+        var env = Envelope(payloadType: BundlePayload.payloadType, payload: Self.payload.compressed())
+        try env.sign(keyID: "hai-chau", with: key)
+        let decoded = try Envelope(decoding: env.encoded(), maxPayloadBytes: 1 << 20)
+        #expect(decoded.isSigned(by: "hai-chau", publicKey: key.publicKey))
+        #expect(!decoded.isSigned(by: "hai-chau", publicKey: Curve25519.Signing.PrivateKey().publicKey))
+        #expect(!decoded.isSigned(by: "province", publicKey: key.publicKey))
+        var wrongType = decoded
+        wrongType.payloadType = "application/vnd.ioc.denylist.v1"
+        #expect(!wrongType.isSigned(by: "hai-chau", publicKey: key.publicKey))
+        for i in stride(from: 0, to: decoded.payload.count, by: max(1, decoded.payload.count / 40)) {
+            var flipped = decoded
+            flipped.payload[i] ^= 0x01
+            #expect(!flipped.isSigned(by: "hai-chau", publicKey: key.publicKey), "byte \(i)")
+        }
+        // DSSE PAE example: "DSSEv1 29 http://example.com/HelloWorld 11 hello world".
+        #expect(
+            String(decoding: Envelope.pae(payloadType: "http://example.com/HelloWorld", payload: Array("hello world".utf8)), as: UTF8.self)
+                == "DSSEv1 29 http://example.com/HelloWorld 11 hello world")
+    }
+
+    /// Regenerates the vectors; run with IOC_WRITE_VECTORS=1 only when the format deliberately changes.
+    @Test func writeVectorsWhenAsked() throws {
+        guard ProcessInfo.processInfo.environment["IOC_WRITE_VECTORS"] == "1" else { return }
+        try FileManager.default.createDirectory(at: Self.vectors, withIntermediateDirectories: true)
+        try (Self.entry.encoded().hex + "\n").write(to: Self.vectors.appendingPathComponent("entry-v1.hex"), atomically: true, encoding: .utf8)
+        try (JournalEntry.leafHash(Self.entry.encoded()).hex + "\n").write(
+            to: Self.vectors.appendingPathComponent("entry-v1.leaf-hash.hex"), atomically: true, encoding: .utf8)
+        try (Self.payload.encoded().hex + "\n").write(
+            to: Self.vectors.appendingPathComponent("bundle-payload-v1.hex"), atomically: true, encoding: .utf8)
+    }
+}
+
+extension Collection<UInt8> {
+    var hex: String { map { String(format: "%02x", $0) }.joined() }
+}
