@@ -96,7 +96,8 @@ let package = Package(
         .testTarget(
             name: "IOCFederationTests",
             dependencies: [
-                "iocnode", "IOCTesting", "IOCNode", "IOCStore", "IOCSync",
+                "iocnode", "IOCTesting", "IOCNode", "IOCStore", "IOCSync", "IOCTopology",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings),
