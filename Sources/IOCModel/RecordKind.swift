@@ -48,7 +48,8 @@ public enum RecordKind: String, CaseIterable, Sendable, Hashable, Codable {
         }
     }
 
-    public var schema: KindSchema { KindSchema.of(self) }
+    /// Built once per kind: the apply path consults schemas for every record it saves.
+    public var schema: KindSchema { KindSchema.all[self]! }
 }
 
 /// Field vocabularies shared by several kinds.
@@ -85,6 +86,8 @@ public struct KindSchema: Sendable {
     public static let systemFieldNames: Set<String> = [
         "id", "kind", "status", "createdAt", "updatedAt", "originNode", "version", "timeline", "deleted", "conflicts",
     ]
+
+    static let all: [RecordKind: KindSchema] = Dictionary(uniqueKeysWithValues: RecordKind.allCases.map { ($0, of($0)) })
 
     static func of(_ kind: RecordKind) -> KindSchema {
         switch kind {
