@@ -49,6 +49,11 @@ public struct FieldSpec: Sendable, Hashable {
 }
 
 extension FieldType {
+    /// C0 controls except tab and line breaks, DEL, and C1 controls.
+    static func isForbiddenControl(_ c: Unicode.Scalar) -> Bool {
+        (c.value < 0x20 && c != "\n" && c != "\t" && c != "\r") || (0x7F...0x9F).contains(c.value)
+    }
+
     /// Checks and normalises one value. `path` names the field in error messages.
     public func normalise(_ value: JSONValue, path: String) throws(ValidationError) -> JSONValue {
         func wrong(_ expected: String) -> ValidationError {
@@ -62,7 +67,7 @@ extension FieldType {
                 throw ValidationError(
                     code: .outOfRange, message: "Field '\(path)' is longer than \(maxLength) characters.", field: path)
             }
-            guard !n.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" && $0 != "\r" }) else {
+            guard !n.unicodeScalars.contains(where: { Self.isForbiddenControl($0) }) else {
                 throw ValidationError(code: .invalidValue, message: "Field '\(path)' contains control characters.", field: path)
             }
             return .string(n)
@@ -160,21 +165,23 @@ public struct ReportingPeriod: Sendable, Hashable {
 
     public init?(_ text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
-        guard let year = Int(parts[0]), parts[0].count == 4, (1970...2100).contains(year) else { return nil }
+        /// Exactly `count` ASCII digits (no sign, no spaces).
+        func digits(_ s: Substring, _ count: Int) -> Int? {
+            s.count == count && s.utf8.allSatisfy { $0 >= 48 && $0 <= 57 } ? Int(s) : nil
+        }
+        guard let year = digits(parts[0][...], 4), (1970...2100).contains(year) else { return nil }
         switch parts.count {
         case 1:
             self.init(.year, from: Timestamp.daysFromCivil(year: year, month: 1, day: 1))
         case 2 where parts[1].hasPrefix("Q"):
-            guard let q = Int(parts[1].dropFirst()), (1...4).contains(q) else { return nil }
+            guard let q = digits(parts[1].dropFirst(), 1), (1...4).contains(q) else { return nil }
             self.init(.quarter, from: Timestamp.daysFromCivil(year: year, month: 3 * q - 2, day: 1))
         case 2 where parts[1].hasPrefix("W"):
-            // ISO week: week 1 holds the year's first Thursday.
-            guard let w = Int(parts[1].dropFirst()), (1...53).contains(w) else { return nil }
-            let jan4 = Timestamp.daysFromCivil(year: year, month: 1, day: 4)
-            let weekday = (jan4 + 3) % 7  // 0 = Monday (1970-01-01 was a Thursday)
-            self.init(.week, from: jan4 - weekday + Int64(w - 1) * 7)
+            // ISO week: week 1 holds the year's first Thursday; a year has 52 or 53 weeks.
+            guard let w = digits(parts[1].dropFirst(), 2), (1...Self.isoWeeks(in: year)).contains(w) else { return nil }
+            self.init(.week, from: Self.isoWeekOneMonday(year) + Int64(w - 1) * 7)
         case 2:
-            guard let m = Int(parts[1]), parts[1].count == 2, (1...12).contains(m) else { return nil }
+            guard let m = digits(parts[1][...], 2), (1...12).contains(m) else { return nil }
             self.init(.month, from: Timestamp.daysFromCivil(year: year, month: m, day: 1))
         case 3:
             guard let ms = Timestamp.parseDate(text) else { return nil }
@@ -182,6 +189,16 @@ public struct ReportingPeriod: Sendable, Hashable {
         default:
             return nil
         }
+    }
+
+    /// Days since the epoch of the Monday of ISO week 1.
+    static func isoWeekOneMonday(_ year: Int) -> Int64 {
+        let jan4 = Timestamp.daysFromCivil(year: year, month: 1, day: 4)
+        return jan4 - (jan4 + 3) % 7  // (days + 3) % 7 == 0 on Mondays: 1970-01-01 was a Thursday
+    }
+
+    static func isoWeeks(in year: Int) -> Int {
+        Int((isoWeekOneMonday(year + 1) - isoWeekOneMonday(year)) / 7)
     }
 
     /// The period of `granularity` that starts at the given day (days since the epoch).

@@ -38,7 +38,7 @@ public enum Timestamp {
                 i += 1
             }
             guard digits > 0, digits <= 9 else { return nil }
-            for _ in digits..<3 where digits < 3 { millis *= 10 }
+            if digits < 3 { for _ in digits..<3 { millis *= 10 } }
         }
         var offsetMinutes = 0
         guard i < b.count else { return nil }

@@ -45,18 +45,40 @@ public struct BundleExchange: Sendable {
         }
     }
 
+    /// A verified, decoded bundle ready to apply.
+    public struct PreparedBundle: Sendable {
+        public var payload: BundlePayload
+        public var items: [NodeStore.DecodedItem]
+        public var decodeSeconds: Double
+    }
+
+    /// Checks and decodes one envelope without touching the store (safe to run on another core).
+    public static func prepare(_ envelope: Envelope, for nodeID: String, limits: Limits) throws -> PreparedBundle {
+        let started = ContinuousClock.now
+        guard envelope.payloadType == BundlePayload.payloadType else {
+            throw DecodeError("unexpected payload type '\(envelope.payloadType)'")
+        }
+        var payload = try BundlePayload(compressed: envelope.payload, limits: limits)
+        guard payload.to == nodeID else {
+            throw DecodeError("bundle is addressed to '\(payload.to)', not to this node '\(nodeID)'")
+        }
+        let items = try NodeStore.decode(payload.items, limits: limits)
+        payload.items = []
+        return PreparedBundle(payload: payload, items: items, decodeSeconds: (ContinuousClock.now - started).seconds)
+    }
+
+    public func apply(_ prepared: PreparedBundle) throws -> ApplyReport {
+        var r = try store.apply(
+            decoded: prepared.items, from: prepared.payload.from, peerKnowledge: prepared.payload.knowledge)
+        r.decodeSeconds = prepared.decodeSeconds
+        return r
+    }
+
     /// Verifies and applies envelopes addressed to this node, in order.
     public func `import`(_ envelopes: [Envelope]) throws -> ApplyReport {
         var total = ApplyReport()
         for envelope in envelopes {
-            guard envelope.payloadType == BundlePayload.payloadType else {
-                throw DecodeError("unexpected payload type '\(envelope.payloadType)'")
-            }
-            let payload = try BundlePayload(compressed: envelope.payload, limits: limits)
-            guard payload.to == store.nodeID else {
-                throw DecodeError("bundle is addressed to '\(payload.to)', not to this node '\(store.nodeID)'")
-            }
-            let r = try store.apply(payload.items, from: payload.from, peerKnowledge: payload.knowledge)
+            let r = try apply(Self.prepare(envelope, for: store.nodeID, limits: limits))
             total.applied += r.applied
             total.withheld += r.withheld
             total.duplicates += r.duplicates
@@ -65,6 +87,8 @@ public struct BundleExchange: Sendable {
             total.recordsChanged += r.recordsChanged
             total.clockSkewOrigins += r.clockSkewOrigins.filter { !total.clockSkewOrigins.contains($0) }
             total.knowledgeAfter = r.knowledgeAfter
+            total.decodeSeconds += r.decodeSeconds
+            total.writeSeconds += r.writeSeconds
         }
         return total
     }

@@ -46,8 +46,7 @@ extension NodeStore {
     /// Marks a record deleted (a tombstone that replicates like any change).
     public func delete(id: RecordID, kind: RecordKind, actor: Actor) async throws -> RecordState {
         try await write { tx in
-            let state = try tx.existing(id, kind: kind)
-            guard !state.isDeleted else { return state }
+            _ = try tx.existing(id, kind: kind)
             return try tx.author(
                 recordID: id, kind: kind.rawValue, op: .delete,
                 body: [JournalEntry.deletedKey: true, JournalEntry.eventKey: tx.event("deleted", actor: actor)])
@@ -218,7 +217,8 @@ extension StoreTransaction {
         let rank = ["normal": 0, "warning": 1, "danger": 2]
         let previous = station.value("level")?.stringValue ?? "normal"
         var alert: RecordState?
-        if rank[level]! > rank[previous]! {
+        // A level this node does not know (from a newer peer) counts as normal.
+        if rank[level, default: 0] > rank[previous, default: 0] {
             let name = station.value("name")?.stringValue ?? "?"
             let uom = station.value("unitOfMeasure")?.stringValue ?? ""
             let type = station.value("stationType")?.stringValue ?? ""

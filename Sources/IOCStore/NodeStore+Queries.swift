@@ -41,39 +41,39 @@ public struct RecordPage: Sendable {
 extension NodeStore {
     public func get(_ id: RecordID) async throws -> RecordState? {
         try await read { db in
-            guard let data = try Data.fetchOne(db, sql: "SELECT state FROM record WHERE id = ?", arguments: [Data(id.bytes)])
+            guard let row = try Row.fetchOne(db, sql: RecordRow.select + " WHERE r.id = ?", arguments: [Data(id.bytes)])
             else { return nil }
-            return try RecordState(decoding: data)
+            return try RecordRow.state(row)
         }
     }
 
     public func list(kind: RecordKind, filter: RecordFilter, cursor: RecordID?, limit: Int) async throws -> RecordPage {
         try await read { db in
-            var sql = "SELECT state FROM record WHERE kind = ?"
+            var sql = RecordRow.select + " WHERE r.kind = ?"
             var args: [any DatabaseValueConvertible] = [kind.rawValue]
-            if !filter.includeDeleted { sql += " AND deleted = 0" }
-            if let s = filter.status { sql += " AND status = ?"; args.append(s) }
-            if let c = filter.category { sql += " AND category = ?"; args.append(c) }
-            if let u = filter.unit { sql += " AND (unit = ? OR assigned_unit = ?)"; args += [u, u] }
-            if let from = filter.from { sql += " AND ts >= ?"; args.append(from) }
-            if let to = filter.to { sql += " AND ts < ?"; args.append(to) }
-            if let ref = filter.ref { sql += " AND ref_id = ?"; args.append(Data(ref.bytes)) }
+            if !filter.includeDeleted { sql += " AND r.deleted = 0" }
+            if let s = filter.status { sql += " AND r.status = ?"; args.append(s) }
+            if let c = filter.category { sql += " AND r.category = ?"; args.append(c) }
+            if let u = filter.unit { sql += " AND (r.unit = ? OR r.assigned_unit = ?)"; args += [u, u] }
+            if let from = filter.from { sql += " AND r.ts >= ?"; args.append(from) }
+            if let to = filter.to { sql += " AND r.ts < ?"; args.append(to) }
+            if let ref = filter.ref { sql += " AND r.ref_id = ?"; args.append(Data(ref.bytes)) }
             if let scope = filter.unitScope {
                 let list = scope.sorted()
                 let marks = Array(repeating: "?", count: list.count).joined(separator: ",")
-                sql += " AND (unit IN (\(marks)) OR assigned_unit IN (\(marks)))"
+                sql += " AND (r.unit IN (\(marks)) OR r.assigned_unit IN (\(marks)))"
                 args += list + list
             }
             if let scope = filter.categoryScope {
                 let list = scope.sorted()
-                sql += " AND category IN (\(Array(repeating: "?", count: list.count).joined(separator: ",")))"
+                sql += " AND r.category IN (\(Array(repeating: "?", count: list.count).joined(separator: ",")))"
                 args += list
             }
-            if let cursor { sql += " AND id < ?"; args.append(Data(cursor.bytes)) }
-            sql += " ORDER BY id DESC LIMIT ?"
+            if let cursor { sql += " AND r.id < ?"; args.append(Data(cursor.bytes)) }
+            sql += " ORDER BY r.id DESC LIMIT ?"
             args.append(limit + 1)
-            let rows = try Data.fetchAll(db, sql: sql, arguments: StatementArguments(args))
-            var records = try rows.prefix(limit).map { try RecordState(decoding: $0) }
+            let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(args))
+            var records = try rows.prefix(limit).map { try RecordRow.state($0) }
             let more = rows.count > limit
             if records.count > limit { records.removeLast() }
             return RecordPage(records: records, nextCursor: more ? records.last?.id : nil)
@@ -84,15 +84,15 @@ extension NodeStore {
     public func conflicted(unitScope: Set<String>?, limit: Int) async throws -> [RecordState] {
         try await read { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT unit, assigned_unit, state FROM record WHERE conflicted = 1 ORDER BY id DESC LIMIT ?",
-                arguments: [limit])
+                db, sql: RecordRow.select + " WHERE r.conflicted = 1 ORDER BY r.id DESC LIMIT ?", arguments: [limit])
             return try rows.compactMap { row in
+                let state = try RecordRow.state(row)
                 if let scope = unitScope {
-                    let u: String? = row[0]
-                    let a: String? = row[1]
+                    let u = state.value("unit")?.stringValue
+                    let a = state.value("assignedUnit")?.stringValue
                     guard u.map(scope.contains) == true || a.map(scope.contains) == true else { return nil }
                 }
-                return try RecordState(decoding: row[2] as Data)
+                return state
             }
         }
     }

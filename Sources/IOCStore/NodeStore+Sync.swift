@@ -22,6 +22,9 @@ public struct ApplyReport: Sendable, Hashable {
     public var recordsChanged = 0
     public var clockSkewOrigins: [String] = []
     public var knowledgeAfter = VersionVector()
+    /// Time spent decoding entries, and inside the write transaction (merge + SQLite + commit).
+    public var decodeSeconds = 0.0
+    public var writeSeconds = 0.0
 
     public init() {}
 }
@@ -94,18 +97,16 @@ extension NodeStore {
         }
     }
 
-    /// Applies a bundle's positions in one transaction: journal, records and knowledge together.
-    /// Every entry is decoded before anything is written; a malformed one fails the whole bundle.
-    /// Re-applying the same bundle changes nothing.
-    public func apply(
-        _ items: [BundleItem], from peer: String, peerKnowledge: VersionVector? = nil,
-        admit: (EntryHeader, JournalEntry) -> Admission = { _, _ in .accept }
-    ) throws -> ApplyReport {
-        enum Decoded {
-            case entry(JournalEntry, [UInt8])
-            case withheld(String, UInt64, [UInt8])
-        }
-        var decoded: [Decoded] = []
+    /// A bundle position decoded and checked, ready to apply.
+    public enum DecodedItem: Sendable {
+        case entry(JournalEntry, [UInt8])
+        case withheld(String, UInt64, [UInt8])
+    }
+
+    /// Decodes every position of a bundle; a malformed one fails the whole bundle. Pure, so a
+    /// receiver can decode the next bundle on another core while it applies this one.
+    public static func decode(_ items: [BundleItem], limits: Limits) throws -> [DecodedItem] {
+        var decoded: [DecodedItem] = []
         decoded.reserveCapacity(items.count)
         for item in items {
             switch item {
@@ -117,10 +118,35 @@ extension NodeStore {
                 decoded.append(.withheld(o, s, h))
             }
         }
-        return try writeSync { tx in
+        return decoded
+    }
+
+    /// Applies a bundle's positions in one transaction: journal, records and knowledge together.
+    /// Every entry is decoded before anything is written; a malformed one fails the whole bundle.
+    /// Re-applying the same bundle changes nothing.
+    public func apply(
+        _ items: [BundleItem], from peer: String, peerKnowledge: VersionVector? = nil,
+        admit: (EntryHeader, JournalEntry) -> Admission = { _, _ in .accept }
+    ) throws -> ApplyReport {
+        let started = ContinuousClock.now
+        let decoded = try Self.decode(items, limits: limits)
+        var report = try apply(decoded: decoded, from: peer, peerKnowledge: peerKnowledge, admit: admit)
+        report.decodeSeconds = Self.seconds(ContinuousClock.now - started) - report.writeSeconds
+        return report
+    }
+
+    /// Applies positions decoded by ``decode(_:limits:)`` in one transaction.
+    public func apply(
+        decoded: [DecodedItem], from peer: String, peerKnowledge: VersionVector? = nil,
+        admit: (EntryHeader, JournalEntry) -> Admission = { _, _ in .accept }
+    ) throws -> ApplyReport {
+        let decodedAt = ContinuousClock.now
+        var result = try writeSync { tx in
             var report = ApplyReport()
             var known: [String: UInt64] = [:]
             var states: [RecordID: RecordState] = [:]
+            // Records whose only change is the one applied here: saved without a state copy.
+            var basePositions: [RecordID: Int64] = [:]
             func position(_ origin: String, _ seq: UInt64) throws -> Bool {
                 let k = try known[origin] ?? tx.knowledge(of: origin)
                 known[origin] = k
@@ -136,7 +162,7 @@ extension NodeStore {
                 return true
             }
             for d in decoded {
-                switch d {
+                switch d as DecodedItem {
                 case .withheld(let origin, let seq, let hash):
                     guard try position(origin, seq) else { continue }
                     try tx.db.cachedStatement(
@@ -157,30 +183,43 @@ extension NodeStore {
                         report.refused.append("\(entry.dot): \(reason)")
                         continue
                     }
-                    try tx.appendJournal(entry: entry, bytes: bytes)
+                    let pos = try tx.appendJournal(entry: entry, bytes: bytes)
                     if !observe(entry.hlc) {
                         try tx.flagClockSkew(origin: entry.origin, hlc: entry.hlc)
                         if !report.clockSkewOrigins.contains(entry.origin) { report.clockSkewOrigins.append(entry.origin) }
                     }
-                    var state = try states[entry.recordID] ?? tx.load(entry.recordID) ?? RecordState(
-                        id: entry.recordID, kind: entry.kind)
+                    var isNew = false
+                    var state: RecordState
+                    if let cached = states[entry.recordID] {
+                        state = cached
+                    } else if let stored = try tx.load(entry.recordID) {
+                        state = stored
+                    } else {
+                        state = RecordState(id: entry.recordID, kind: entry.kind)
+                        isNew = true
+                    }
                     if let refusal = state.apply(entry) {
                         try tx.refuse(entry.dot, recordID: entry.recordID, reason: refusal.description)
                         report.refused.append("\(entry.dot): \(refusal)")
                         continue
                     }
                     states[entry.recordID] = state
+                    if isNew { basePositions[entry.recordID] = pos } else { basePositions[entry.recordID] = nil }
                     report.applied += 1
                 }
             }
             for (origin, seq) in known { try tx.setKnowledge(origin: origin, seq: seq) }
-            for state in states.values { try tx.save(state) }
+            for state in states.values { try tx.save(state, basePosition: basePositions[state.id]) }
             report.recordsChanged = states.count
             if let peerKnowledge { try tx.recordPeerKnowledge(peer, peerKnowledge) }
             report.knowledgeAfter = try Self.knowledge(db: tx.db)
             return report
         }
+        result.writeSeconds = Self.seconds(ContinuousClock.now - decodedAt)
+        return result
     }
+
+    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
     /// What a peer was last known to hold (empty when never heard from).
     public func peerKnowledge(_ peer: String) throws -> VersionVector {
@@ -204,10 +243,10 @@ extension NodeStore {
     public func stateDigest(kinds: Set<String>? = nil) throws -> [UInt8] {
         try readSync { db in
             var h = IncrementalDigest()
-            let rows = try Row.fetchCursor(db, sql: "SELECT kind, state FROM record ORDER BY id")
+            let rows = try Row.fetchCursor(db, sql: RecordRow.select + " ORDER BY r.id")
             while let row = try rows.next() {
-                if let kinds, !kinds.contains(row[0] as String) { continue }
-                h.add(Array(row[1] as Data))
+                if let kinds, !kinds.contains(row[3] as String) { continue }
+                h.add(try RecordRow.state(row).encoded())
             }
             return h.finish()
         }

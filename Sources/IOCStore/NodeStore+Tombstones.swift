@@ -21,12 +21,12 @@ extension NodeStore {
         for (node, k) in zip(others, reported) where k[node] > mine[node] { return 0 }
         let stable = reported.reduce(mine) { $0.meet($1) }
         return try writeSync { tx in
-            let rows = try Row.fetchAll(tx.db, sql: "SELECT id, state FROM record WHERE deleted = 1")
+            let rows = try Row.fetchAll(tx.db, sql: RecordRow.select + " WHERE r.deleted = 1")
             var collected = 0
             for row in rows {
-                let state = try RecordState(decoding: row[1] as Data)
+                let state = try RecordRow.state(row)
                 guard state.isDeleted, stable.dominatesOrEquals(state.applied) else { continue }
-                try tx.db.execute(sql: "DELETE FROM record WHERE id = ?", arguments: [row[0] as Data])
+                try tx.db.execute(sql: "DELETE FROM record WHERE id = ?", arguments: [Data(state.id.bytes)])
                 collected += 1
             }
             return collected

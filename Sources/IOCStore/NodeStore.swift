@@ -86,7 +86,7 @@ public final class NodeStore: Sendable {
 
     /// Synchronous variant for command-line tools and benchmarks.
     public func writeSync<T>(_ body: (StoreTransaction) throws -> T) throws -> T {
-        try pool.write { db in try body(StoreTransaction(db: db, store: self)) }
+        try pool.write { db in try body(try StoreTransaction(db: db, store: self)) }
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -111,19 +111,19 @@ public final class NodeStore: Sendable {
 public struct StoreTransaction {
     public let db: Database
     public let store: NodeStore
+    let statements: PreparedStatements
+
+    init(db: Database, store: NodeStore) throws {
+        self.db = db
+        self.store = store
+        statements = try PreparedStatements(db)
+    }
 
     public var nodeID: String { store.nodeID }
 
     public func load(_ id: RecordID) throws -> RecordState? {
-        guard
-            let data = try Data.fetchOne(
-                db.cachedStatement(sql: "SELECT state FROM record WHERE id = ?"), arguments: [Data(id.bytes)])
-        else { return nil }
-        do {
-            return try RecordState(decoding: data)
-        } catch {
-            throw StoreError(.corrupt, "Record \(id) cannot be decoded.", cause: error)
-        }
+        guard let row = try Row.fetchOne(statements.recordSelect, arguments: [Data(id.bytes)]) else { return nil }
+        return try RecordRow.state(row)
     }
 
     public func knowledge(of origin: String) throws -> UInt64 {
@@ -136,7 +136,8 @@ public struct StoreTransaction {
     /// `body` must already be validated; a change the merge refuses is a programming error here.
     @discardableResult
     public func author(recordID: RecordID, kind: String, op: ChangeOp, body: [String: JSONValue]) throws -> RecordState {
-        var state = try load(recordID) ?? RecordState(id: recordID, kind: kind)
+        let existing = try load(recordID)
+        var state = existing ?? RecordState(id: recordID, kind: kind)
         guard state.kind == kind else { throw StoreError(.conflict, "Record \(recordID) is not a \(kind).") }
         let seq = try knowledge(of: nodeID) + 1
         let entry = JournalEntry(
@@ -150,44 +151,64 @@ public struct StoreTransaction {
         if let refusal = state.apply(entry) {
             throw ValidationError(code: .invalidValue, message: "The change was refused: \(refusal).")
         }
-        try appendJournal(entry: entry, bytes: bytes)
+        let pos = try appendJournal(entry: entry, bytes: bytes)
         try setKnowledge(origin: nodeID, seq: seq)
-        try save(state)
+        try save(state, basePosition: existing == nil ? pos : nil)
         return state
     }
 
-    func appendJournal(entry: JournalEntry, bytes: [UInt8]) throws {
-        try db.cachedStatement(
-            sql: "INSERT INTO journal(origin, seq, record_id, kind, hlc, bytes, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?)"
-        ).execute(arguments: [
+    /// Appends an entry to the journal; returns its position.
+    @discardableResult
+    func appendJournal(entry: JournalEntry, bytes: [UInt8]) throws -> Int64 {
+        try statements.journalInsert.execute(arguments: [
             entry.origin, Int64(entry.seq), Data(entry.recordID.bytes), entry.kind, Int64(bitPattern: entry.hlc.rawValue),
             Data(bytes), Data(JournalEntry.leafHash(bytes)),
         ])
+        return db.lastInsertedRowID
     }
 
     func setKnowledge(origin: String, seq: UInt64) throws {
-        try db.cachedStatement(
-            sql: "INSERT INTO knowledge(origin, seq) VALUES (?, ?) ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq"
-        ).execute(arguments: [origin, Int64(seq)])
+        try statements.knowledgeUpsert.execute(arguments: [origin, Int64(seq)])
     }
 
-    /// Writes the record state and the columns derived from it.
-    func save(_ state: RecordState) throws {
+    /// Writes the record state and the columns derived from it. `basePosition` is the journal
+    /// position of the record's only change, when it has exactly one: the state is then not
+    /// stored again (``RecordRow`` rebuilds it from the entry).
+    func save(_ state: RecordState, basePosition: Int64? = nil) throws {
         let c = DerivedColumns(state)
-        try db.cachedStatement(
+        try statements.recordUpsert.execute(arguments: [
+            Data(state.id.bytes), state.kind, c.unit, c.status, c.category, c.ts, c.dueAt, c.doneAt, c.assignedUnit,
+            c.refID.map { Data($0.bytes) }, c.warned, c.origin, c.deleted, c.conflicted,
+            Int64(bitPattern: state.updatedHLC.rawValue), basePosition == nil ? Data(state.encoded()) : nil, basePosition,
+        ])
+    }
+}
+
+/// The write statements of the hot paths, prepared once per transaction rather than looked up by
+/// their SQL text for every row.
+final class PreparedStatements {
+    let journalInsert: Statement
+    let knowledgeUpsert: Statement
+    let recordUpsert: Statement
+    let recordSelect: Statement
+
+    init(_ db: Database) throws {
+        journalInsert = try db.cachedStatement(
+            sql: "INSERT INTO journal(origin, seq, record_id, kind, hlc, bytes, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        knowledgeUpsert = try db.cachedStatement(
+            sql: "INSERT INTO knowledge(origin, seq) VALUES (?, ?) ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq")
+        recordSelect = try db.cachedStatement(sql: RecordRow.select + " WHERE r.id = ?")
+        recordUpsert = try db.cachedStatement(
             sql: """
                 INSERT INTO record(id, kind, unit, status, category, ts, due_at, done_at, assigned_unit, ref_id, warned,
-                                   origin, deleted, conflicted, updated_hlc, state)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                   origin, deleted, conflicted, updated_hlc, state, base_pos)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET unit = excluded.unit, status = excluded.status,
                     category = excluded.category, ts = excluded.ts, due_at = excluded.due_at, done_at = excluded.done_at,
                     assigned_unit = excluded.assigned_unit, ref_id = excluded.ref_id, warned = excluded.warned, origin = excluded.origin, deleted = excluded.deleted,
-                    conflicted = excluded.conflicted, updated_hlc = excluded.updated_hlc, state = excluded.state
-                """
-        ).execute(arguments: [
-            Data(state.id.bytes), state.kind, c.unit, c.status, c.category, c.ts, c.dueAt, c.doneAt, c.assignedUnit,
-            c.refID.map { Data($0.bytes) }, c.warned, c.origin, c.deleted, c.conflicted, Int64(bitPattern: state.updatedHLC.rawValue), Data(state.encoded()),
-        ])
+                    conflicted = excluded.conflicted, updated_hlc = excluded.updated_hlc, state = excluded.state,
+                    base_pos = excluded.base_pos
+                """)
     }
 }
 
@@ -220,19 +241,55 @@ struct DerivedColumns {
         warned = s.value("dueSoonAlertId") != nil
         origin = s.value("originNode")?.stringValue ?? ""
         deleted = s.isDeleted
-        conflicted = !s.conflicts.isEmpty
+        conflicted = s.hasConflicts
     }
 }
 
 extension NodeStore {
     /// Which node and federation an existing database belongs to.
+    /// Only inspects: a missing file is an error, never created.
     public static func identity(path: String) throws -> (nodeID: String, federation: String) {
-        let queue = try DatabaseQueue(path: path)
-        return try queue.read { db in
-            guard let node = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node_id'"),
-                let fed = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'federation'")
-            else { throw StoreError(.corrupt, "\(path) is not a node database.") }
-            return (node, fed)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(.notFound, "There is no node database at \(path).")
+        }
+        var config = GRDB.Configuration()
+        config.readonly = true
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            return try queue.read { db in
+                guard let node = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'node_id'"),
+                    let fed = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'federation'")
+                else { throw StoreError(.corrupt, "\(path) is not a node database.") }
+                return (node, fed)
+            }
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw StoreError(.corrupt, "\(path) is not a node database.", cause: error)
+        }
+    }
+}
+
+/// Reads record rows: the stored state, or the single journal entry it consists of.
+enum RecordRow {
+    /// Selects `state`, the base entry's bytes, `id` and `kind`; append a WHERE clause on `r.`.
+    static let select = "SELECT r.state, j.bytes, r.id, r.kind FROM record r LEFT JOIN journal j ON j.pos = r.base_pos"
+
+    static func state(_ row: Row) throws -> RecordState {
+        do {
+            if let data = row[0] as Data? { return try RecordState(decoding: data) }
+            guard let bytes = row[1] as Data?, let id = RecordID(bytes: Array(row[2] as Data)) else {
+                throw StoreError(.corrupt, "A record row has neither a state nor a base entry.")
+            }
+            var state = RecordState(id: id, kind: row[3])
+            if let refusal = state.apply(try JournalEntry(decoding: bytes)) {
+                throw StoreError(.corrupt, "Record \(id): its base entry does not apply (\(refusal)).")
+            }
+            return state
+        } catch let e as StoreError {
+            throw e
+        } catch {
+            throw StoreError(.corrupt, "A record cannot be decoded.", cause: error)
         }
     }
 }

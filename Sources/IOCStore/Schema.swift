@@ -27,7 +27,11 @@ enum Schema {
                         deleted INTEGER NOT NULL DEFAULT 0,
                         conflicted INTEGER NOT NULL DEFAULT 0,
                         updated_hlc INTEGER NOT NULL,
-                        state BLOB NOT NULL
+                        -- The full replicated state, or NULL while the record holds exactly one
+                        -- change (its create): then the state is that journal entry, at base_pos.
+                        -- Most records are written once, so this halves what a catch-up writes.
+                        state BLOB,
+                        base_pos INTEGER
                     );
                     CREATE INDEX record_kind_id ON record(kind, id);
                     CREATE INDEX record_kind_status ON record(kind, status);

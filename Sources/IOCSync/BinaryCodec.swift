@@ -154,7 +154,10 @@ public struct BinaryReader {
     public mutating func string() throws(DecodeError) -> String {
         let n = try length()
         let b = try take(n)
-        guard let s = String(validating: b, as: UTF8.self) else { throw DecodeError("string is not valid UTF-8") }
+        // Contiguous fast path: validating a buffer is several times faster than a generic sequence.
+        guard let s = b.withUnsafeBufferPointer({ String(validating: $0, as: UTF8.self) }) else {
+            throw DecodeError("string is not valid UTF-8")
+        }
         return s
     }
 

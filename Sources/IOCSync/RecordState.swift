@@ -26,16 +26,15 @@ public struct Register: Sendable, Hashable {
         self.context = context
     }
 
-    public mutating func write(_ value: JSONValue, dot: Dot, hlc: HLC, context writeContext: VersionVector) {
-        var covered = writeContext
-        covered.add(dot)
+    /// Applies one write. `covered` is the write's context plus its own dot.
+    public mutating func write(_ value: JSONValue, dot: Dot, hlc: HLC, covered: VersionVector) {
         let seen = context.contains(dot)
-        siblings.removeAll { $0.dot != dot && covered.contains($0.dot) }
+        if !siblings.isEmpty { siblings.removeAll { $0.dot != dot && covered.contains($0.dot) } }
         if !seen && !siblings.contains(where: { $0.dot == dot }) {
             siblings.append(Sibling(dot: dot, hlc: hlc, value: value))
-            siblings.sort { $0.dot < $1.dot }
+            if siblings.count > 1 { siblings.sort { $0.dot < $1.dot } }
         }
-        context.merge(covered)
+        if context.isEmpty { context = covered } else { context.merge(covered) }
     }
 
     /// Last writer wins among concurrent values: the later HLC, then the larger origin id and seq.
@@ -53,7 +52,10 @@ public struct Register: Sendable, Hashable {
     }
 
     /// A conflict is two or more surviving writes with different values.
-    public var isConflicted: Bool { Set(siblings.map(\.value)).count > 1 }
+    public var isConflicted: Bool {
+        guard siblings.count > 1 else { return false }
+        return siblings.dropFirst().contains { $0.value != siblings[0].value }
+    }
 }
 
 /// A timeline event (status change, comment), kept as a grow-only set keyed by the change's dot.
@@ -135,8 +137,10 @@ public struct RecordState: Sendable, Hashable {
         guard e.recordID == id, e.kind == kind else { return .wrongRecord }
         if let refusal = Self.check(e) { return refusal }
         let dot = e.dot
+        var covered = e.context
+        covered.add(dot)
         for (field, value) in e.body where field != JournalEntry.eventKey {
-            registers[field, default: Register()].write(value, dot: dot, hlc: e.hlc, context: e.context)
+            registers[field, default: Register()].write(value, dot: dot, hlc: e.hlc, covered: covered)
         }
         if let event = e.body[JournalEntry.eventKey], !timeline.contains(where: { $0.dot == dot }) {
             timeline.append(TimelineItem(dot: dot, hlc: e.hlc, event: event))
@@ -162,8 +166,11 @@ public struct RecordState: Sendable, Hashable {
     public var isDeleted: Bool { value(JournalEntry.deletedKey) == .bool(true) }
 
     /// Fields with surviving concurrent writes of different values, sorted by name.
+    public var hasConflicts: Bool { registers.values.contains { $0.isConflicted } }
+
     public var conflicts: [(field: String, siblings: [Sibling])] {
-        registers.keys.sorted().compactMap { name in
+        guard hasConflicts else { return [] }
+        return registers.keys.sorted().compactMap { name in
             let reg = registers[name]!
             return reg.isConflicted ? (name, reg.siblings) : nil
         }

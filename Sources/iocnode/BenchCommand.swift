@@ -80,6 +80,7 @@ struct BenchCommand: AsyncParsableCommand {
                 export to bundles         \(bundles) bundles in \(String(format: "%.2f", exportSeconds)) s
                 bytes on the wire         \(wire) B = \(String(format: "%.1f", Double(wire) / Double(entries))) B/entry (signed-envelope framing, zstd-3)
                 apply (province process)  \(applied) entries in \(String(format: "%.2f", seconds)) s = \(Int(Double(applied) / max(seconds, 0.000001))) entries/s
+                  of which decode         \(String(format: "%.2f", stats["decodeSeconds"]?.doubleValue ?? 0)) s, write transactions \(String(format: "%.2f", stats["writeSeconds"]?.doubleValue ?? 0)) s
                 peak RSS (province)       \(String(format: "%.1f", rss)) MiB
                 """)
             guard applied == entries else { throw ValidationError("applied \(applied) of \(entries) entries") }
