@@ -6,12 +6,25 @@ import Foundation
 /// commit and fall to 10–18k rows/s at a million rows; keys that grow with time stay at 64–90k rows/s
 /// (anchors/perf.md). The lowercase text form sorts in creation order, so cursors are plain ids.
 public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
-    /// The 16 bytes of the UUID, big-endian.
-    public let bytes: [UInt8]
+    /// The UUID as two big-endian halves: inline, so ids cost no allocation to copy, hash or compare.
+    let high: UInt64
+    let low: UInt64
 
-    public init?(bytes: [UInt8]) {
+    /// The 16 bytes of the UUID, big-endian.
+    public var bytes: [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
+            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
+    }
+
+    public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 16 else { return nil }
-        self.bytes = bytes
+        var h: UInt64 = 0
+        var l: UInt64 = 0
+        for (i, b) in bytes.enumerated() {
+            if i < 8 { h = h << 8 | UInt64(b) } else { l = l << 8 | UInt64(b) }
+        }
+        high = h
+        low = l
     }
 
     /// Parses the canonical `8-4-4-4-12` hex form (any case).
@@ -28,13 +41,22 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible,
             guard let h = Self.nibble(hi), let l = Self.nibble(lo) else { return nil }
             out.append(h << 4 | l)
         }
-        self.bytes = out
+        self.init(bytes: out)
     }
 
     /// A new id for the given instant: 48 bits of Unix milliseconds, version 7, then random bits.
     public static func generate(at date: Date = Date()) -> RecordID {
         var rng = SystemRandomNumberGenerator()
         return generate(milliseconds: UInt64(max(0, date.timeIntervalSince1970 * 1000)), using: &rng)
+    }
+
+    /// An id whose 12 `rand_a` bits hold `sequence` (RFC 9562 §6.2, method 1), so ids made within
+    /// one millisecond still sort in creation order.
+    public static func generate(milliseconds: UInt64, sequence: UInt16, using rng: inout some RandomNumberGenerator) -> RecordID {
+        var b = generate(milliseconds: milliseconds, using: &rng).bytes
+        b[6] = 0x70 | UInt8((sequence >> 8) & 0x0F)
+        b[7] = UInt8(truncatingIfNeeded: sequence)
+        return RecordID(bytes: b)!
     }
 
     public static func generate(milliseconds: UInt64, using rng: inout some RandomNumberGenerator) -> RecordID {
@@ -49,7 +71,7 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible,
     }
 
     /// Milliseconds since the Unix epoch encoded in the id.
-    public var milliseconds: UInt64 { bytes[0..<6].reduce(0) { $0 << 8 | UInt64($1) } }
+    public var milliseconds: UInt64 { high >> 16 }
 
     public var description: String {
         let hex = bytes.map { String(format: "%02x", $0) }.joined()
@@ -58,7 +80,7 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible,
             + String(h[20..<32])
     }
 
-    public static func < (a: RecordID, b: RecordID) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+    public static func < (a: RecordID, b: RecordID) -> Bool { (a.high, a.low) < (b.high, b.low) }
 
     public init(from decoder: any Decoder) throws {
         let s = try decoder.singleValueContainer().decode(String.self)

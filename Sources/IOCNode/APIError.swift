@@ -57,6 +57,8 @@ public struct APIError: HTTPResponseError, Sendable {
         case let e as StoreError where e.code == .conflict: return APIError(.conflict, code: "conflict", message: e.message)
         case let e as HTTPError where e.status == .contentTooLarge:
             return APIError(.badRequest, code: ValidationError.Code.bodyTooLarge.rawValue, message: "The request body is too large.")
+        case let e as HTTPError where e.status == .notFound:
+            return APIError(.notFound, code: "not_found", message: "No such endpoint. The API is described in docs/openapi.yaml.")
         case let e as HTTPError:
             return APIError(e.status, code: "http_error", message: e.body ?? e.status.reasonPhrase)
         default:

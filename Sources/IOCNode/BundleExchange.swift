@@ -21,7 +21,8 @@ public struct BundleExchange: Sendable {
     }
 
     /// Builds the bundles `peer` lacks one at a time and hands each to `sink`, so memory stays
-    /// bounded by one bundle whatever the backlog. Returns the number of bundles.
+    /// bounded by one bundle whatever the backlog. Always at least one bundle, which may be empty.
+    /// Returns the number of bundles.
     @discardableResult
     public func exportStreaming(to peer: String, beyond known: VersionVector? = nil, sink: (Envelope) throws -> Void) throws -> Int {
         var known = try known ?? store.peerKnowledge(peer)
@@ -29,7 +30,9 @@ public struct BundleExchange: Sendable {
         var count = 0
         while true {
             let delta = try store.delta(beyond: known, limits: limits)
-            if delta.items.isEmpty { return count }
+            // Nothing new still yields one bundle: it carries our knowledge, which is the peer's
+            // acknowledgement (what lets it collect tombstones and trim what it sends us).
+            if delta.items.isEmpty && count > 0 { return count }
             let payload = BundlePayload(
                 from: store.nodeID, to: peer, channelSeq: 0, prevHash: [], policyVersion: 0, knowledge: mine,
                 createdAt: store.now(), items: delta.items)

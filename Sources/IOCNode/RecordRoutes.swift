@@ -46,7 +46,7 @@ struct RecordRoutes: Sendable {
         if kind == .observation { return try await createObservations(json, actor: actor, now: now) }
         guard case .object(var body) = json else { throw notAnObject() }
         var reporter: [String: JSONValue]?
-        if kind == .fieldReport, let r = body.removeValue(forKey: "reporter") {
+        if kind == .fieldReport, let r = body.removeValue(forKey: "reporter"), !r.isNull {
             reporter = try validateReporter(r, now: now)
         }
         let fields = try kind.schema.validateCreate(body, now: now)
@@ -99,7 +99,7 @@ struct RecordRoutes: Sendable {
                 throw APIError.validation(e)
             }
         }
-        let (observations, alerts) = try await store.addObservations(batch, actor: actor)
+        let (observations, alerts) = try await store.addObservations(batch, actor: actor, unitScope: scope.units(for: actor))
         metrics.recordCreated(.observation, count: observations.count)
         for _ in alerts { metrics.recordCreated(.alert) }
         return JSONResponse.make(
@@ -273,7 +273,8 @@ struct RecordRoutes: Sendable {
         }
         let period = ReportingPeriod(granularity, from: startDay)
         var result = try await store.summary(
-            from: period.start - offset, to: period.end - offset, unitScope: scope.units(for: actor))
+            from: period.start - offset, to: period.end - offset, unitScope: scope.units(for: actor),
+            categoryScope: scope.categories(for: actor))
         if case .object(var o) = result {
             o["period"] = .string(granularity.rawValue)
             o["timeZone"] = "+07:00"

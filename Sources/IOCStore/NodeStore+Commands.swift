@@ -78,7 +78,8 @@ extension NodeStore {
 
     /// Stores a batch of observations atomically and raises an alert for each station whose
     /// reading crosses a threshold upward.
-    public func addObservations(_ batch: [[String: JSONValue]], actor: Actor) async throws -> (
+    /// `unitScope` limits the stations the caller may report for; others count as unknown.
+    public func addObservations(_ batch: [[String: JSONValue]], actor: Actor, unitScope: Set<String>? = nil) async throws -> (
         observations: [RecordState], alerts: [RecordState]
     ) {
         try await write { tx in
@@ -86,7 +87,8 @@ extension NodeStore {
             var alerts: [RecordState] = []
             for (i, var fields) in batch.enumerated() {
                 guard let sid = fields["stationId"]?.stringValue.flatMap(RecordID.init),
-                    var station = try tx.load(sid), station.kind == RecordKind.station.rawValue, !station.isDeleted
+                    var station = try tx.load(sid), station.kind == RecordKind.station.rawValue, !station.isDeleted,
+                    unitScope.map({ scope in station.value("unit")?.stringValue.map(scope.contains) ?? false }) ?? true
                 else {
                     throw ValidationError(
                         code: .invalidValue, message: "Observation \(i): unknown station.", field: "[\(i)].stationId")
@@ -160,8 +162,7 @@ extension StoreTransaction {
 
     @discardableResult
     public func create(kind: RecordKind, fields: [String: JSONValue], actor: Actor, unit: String) throws -> RecordState {
-        var rng = SystemRandomNumberGenerator()
-        let id = RecordID.generate(milliseconds: UInt64(max(0, store.now())), using: &rng)
+        let id = store.nextRecordID()
         var body = fields
         let now = Timestamp.format(store.now())
         if let lifecycle = kind.lifecycle, body["status"] == nil { body["status"] = .string(lifecycle.defaultInitial) }
@@ -226,7 +227,8 @@ extension StoreTransaction {
             alert = try create(
                 kind: .alert,
                 fields: [
-                    "headline": .string("\(name): vượt \(levelVi) (\(Self.format(value)) \(uom)) / \(level) threshold crossed"),
+                    "headline": .string(
+                        "\(name): vượt \(levelVi) (\(Self.format(value))\(uom.isEmpty ? "" : " " + uom)) / \(level) threshold crossed"),
                     "event": .string(type == "air-quality" || type == "water-quality" ? "Ô nhiễm môi trường" : "Mưa lũ, ngập lụt"),
                     "category": .string(type == "air-quality" || type == "water-quality" ? "Env" : "Met"),
                     "severity": .string(level == "danger" ? "Severe" : "Moderate"),

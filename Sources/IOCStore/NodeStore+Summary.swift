@@ -10,7 +10,10 @@ extension NodeStore {
     /// Definitions: a report is *processed* when it reached resolved, closed, rejected or duplicate;
     /// *on time* when resolved no later than its due time (reports without a due time are not
     /// counted either way); a dossier is *late* when finished after its due time.
-    public func summary(from: Int64, to: Int64, unitScope: Set<String>?) async throws -> JSONValue {
+    /// `categoryScope` restricts field reports to a sector's categories (sector staff).
+    public func summary(from: Int64, to: Int64, unitScope: Set<String>?, categoryScope: Set<String>? = nil) async throws
+        -> JSONValue
+    {
         try await read { db in
             var scopeSQL = ""
             var scopeArgs: [any DatabaseValueConvertible] = []
@@ -20,23 +23,36 @@ extension NodeStore {
                 scopeSQL = " AND (unit IN (\(marks)) OR assigned_unit IN (\(marks)))"
                 scopeArgs = list + list
             }
+            var categorySQL = ""
+            var categoryArgs: [any DatabaseValueConvertible] = []
+            if let categories = categoryScope {
+                let list = categories.sorted()
+                categorySQL = " AND category IN (\(Array(repeating: "?", count: list.count).joined(separator: ",")))"
+                categoryArgs = list
+            }
+            /// Scope conditions for a kind: units always, categories for field reports.
+            func scoped(_ kind: String) -> (String, [any DatabaseValueConvertible]) {
+                kind == "fieldReport" ? (scopeSQL + categorySQL, scopeArgs + categoryArgs) : (scopeSQL, scopeArgs)
+            }
             func groups(_ kind: String, _ column: String, window: String = "ts") throws -> JSONValue {
+                let (sqlScope, args) = scoped(kind)
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
                         SELECT coalesce(\(column), '-'), count(*) FROM record
-                        WHERE kind = ? AND deleted = 0 AND \(window) >= ? AND \(window) < ?\(scopeSQL)
+                        WHERE kind = ? AND deleted = 0 AND \(window) >= ? AND \(window) < ?\(sqlScope)
                         GROUP BY 1 ORDER BY 1
-                        """, arguments: StatementArguments([kind, from, to] + scopeArgs))
+                        """, arguments: StatementArguments([kind, from, to] + args))
                 return .object(Dictionary(uniqueKeysWithValues: rows.map { ($0[0] as String, JSONValue.int($0[1])) }))
             }
             func count(_ condition: String, _ kind: String, window: String = "ts") throws -> Int {
-                try Int.fetchOne(
+                let (sqlScope, args) = scoped(kind)
+                return try Int.fetchOne(
                     db,
                     sql: """
                         SELECT count(*) FROM record WHERE kind = ? AND deleted = 0 AND \(window) >= ? AND \(window) < ?
-                          AND \(condition)\(scopeSQL)
-                        """, arguments: StatementArguments([kind, from, to] + scopeArgs)) ?? 0
+                          AND \(condition)\(sqlScope)
+                        """, arguments: StatementArguments([kind, from, to] + args)) ?? 0
             }
             func rate(_ n: Int, _ d: Int) -> JSONValue { d == 0 ? .null : .double((Double(n) / Double(d) * 10000).rounded() / 10000) }
 

@@ -38,6 +38,8 @@ public final class NodeStore: Sendable {
     public let configuration: Configuration
     let pool: DatabasePool
     let clock: Mutex<HLClock>
+    /// Last id timestamp and its sequence: ids are strictly increasing within this node.
+    let idState = Mutex<(milliseconds: UInt64, sequence: UInt16)>((0, 0))
 
     public var limits: Limits { configuration.limits }
     public func now() -> Int64 { configuration.wallClock() }
@@ -94,6 +96,23 @@ public final class NodeStore: Sendable {
     }
 
     public func readSync<T>(_ body: (Database) throws -> T) throws -> T { try pool.read(body) }
+
+    /// A new record id, strictly greater than every id this process made before.
+    public func nextRecordID() -> RecordID {
+        let wall = UInt64(max(0, now()))
+        let (ms, seq) = idState.withLock { state -> (UInt64, UInt16) in
+            if wall > state.milliseconds {
+                state = (wall, 0)
+            } else if state.sequence >= 0x0FFF {
+                state = (state.milliseconds + 1, 0)
+            } else {
+                state.sequence += 1
+            }
+            return state
+        }
+        var rng = SystemRandomNumberGenerator()
+        return RecordID.generate(milliseconds: ms, sequence: seq, using: &rng)
+    }
 
     func nextHLC() -> HLC {
         let wall = UInt64(max(0, now()))

@@ -122,7 +122,7 @@ public struct EntryHeader: Sendable, Hashable {
         let seq = try r.uvarint()
         guard seq > 0 else { throw DecodeError("sequence numbers start at 1") }
         let hlc = HLC(rawValue: try r.uvarint())
-        guard let id = RecordID(bytes: Array(try r.take(16))) else { throw DecodeError("bad record id") }
+        guard let id = RecordID(bytes: try r.take(16)) else { throw DecodeError("bad record id") }
         let kind = try r.string()
         let opByte = try r.u8()
         guard let op = ChangeOp(rawValue: opByte) else { throw DecodeError("unknown operation \(opByte)") }
@@ -146,13 +146,12 @@ extension BinaryWriter {
 extension BinaryReader {
     public mutating func vector() throws(DecodeError) -> VersionVector {
         let n = try length(max: 100_000)
-        var counters: [String: UInt64] = [:]
-        counters.reserveCapacity(n)
+        var v = VersionVector()
         for _ in 0..<n {
             let o = try string()
-            counters[o] = try uvarint()
+            v[o] = try uvarint()
         }
-        return VersionVector(counters)
+        return v
     }
 }
 
