@@ -91,6 +91,7 @@ let package = Package(
             dependencies: [
                 "IOCNode", "IOCTesting",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(

@@ -12,19 +12,26 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible,
 
     /// The 16 bytes of the UUID, big-endian.
     public var bytes: [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: high >> (56 - 8 * $0)) }
-            + (0..<8).map { UInt8(truncatingIfNeeded: low >> (56 - 8 * $0)) }
+        withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { Array($0) }
     }
 
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 16 else { return nil }
-        var h: UInt64 = 0
-        var l: UInt64 = 0
-        for (i, b) in bytes.enumerated() {
-            if i < 8 { h = h << 8 | UInt64(b) } else { l = l << 8 | UInt64(b) }
+        let parsed = bytes.withContiguousStorageIfAvailable { buf -> (UInt64, UInt64) in
+            let raw = UnsafeRawBufferPointer(buf)
+            return (
+                UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            )
         }
-        high = h
-        low = l
+        if let (h, l) = parsed {
+            high = h
+            low = l
+        } else {
+            let a = Array(bytes)
+            high = a[0..<8].reduce(0) { $0 << 8 | UInt64($1) }
+            low = a[8..<16].reduce(0) { $0 << 8 | UInt64($1) }
+        }
     }
 
     /// Parses the canonical `8-4-4-4-12` hex form (any case).

@@ -139,6 +139,7 @@ struct RecordRoutes: Sendable {
         filter.from = try queryTime(q.get("from"), "from")
         filter.to = try queryTime(q.get("to"), "to")
         if let s = q.get("stationId") {
+            guard kind == .observation else { throw badQuery("stationId", "filters observations only") }
             guard let id = RecordID(s) else { throw badQuery("stationId", "must be a record id") }
             filter.ref = id
         }
@@ -238,14 +239,30 @@ struct RecordRoutes: Sendable {
         for key in body.keys where key != "field" && key != "value" {
             throw APIError.validation(ValidationError(code: .unknownField, message: "Unknown field '\(key)'.", field: key))
         }
-        guard let field = body["field"]?.stringValue else {
+        guard let fieldValue = body["field"] else {
             throw APIError.validation(ValidationError(code: .missingField, message: "Field 'field' is required.", field: "field"))
+        }
+        guard let field = fieldValue.stringValue else {
+            throw APIError.validation(ValidationError(code: .wrongType, message: "Field 'field' must be a string.", field: "field"))
         }
         guard let raw = body["value"] else {
             throw APIError.validation(ValidationError(code: .missingField, message: "Field 'value' is required.", field: "value"))
         }
         var value = raw
-        if let spec = kind.schema.field(field), !raw.isNull { value = try spec.type.normalise(raw, path: "value") }
+        if let spec = kind.schema.field(field) {
+            if raw.isNull {
+                guard !spec.required else {
+                    throw APIError.validation(
+                        ValidationError(code: .missingField, message: "Field '\(field)' is required and cannot be cleared.", field: "value"))
+                }
+            } else {
+                value = try spec.type.normalise(raw, path: "value")
+                try scope.checkUnits([field: value], schema: kind.schema)
+                var merged = current.visibleFields()
+                merged[field] = value
+                try kind.schema.crossCheck(merged, now: store.now())
+            }
+        }
         let state = try await store.resolveConflict(id: id, kind: kind, field: field, value: value, actor: actor)
         return JSONResponse.make(.ok, state.view())
     }

@@ -38,6 +38,10 @@ public struct RecordPage: Sendable {
     public var nextCursor: RecordID?
 }
 
+extension RecordState {
+    init(row: Row) throws { self = try RecordRow.state(row) }
+}
+
 extension NodeStore {
     public func get(_ id: RecordID) async throws -> RecordState? {
         try await read { db in
@@ -83,17 +87,16 @@ extension NodeStore {
     /// Records with open conflicts, optionally restricted to units.
     public func conflicted(unitScope: Set<String>?, limit: Int) async throws -> [RecordState] {
         try await read { db in
-            let rows = try Row.fetchAll(
-                db, sql: RecordRow.select + " WHERE r.conflicted = 1 ORDER BY r.id DESC LIMIT ?", arguments: [limit])
-            return try rows.compactMap { row in
-                let state = try RecordRow.state(row)
-                if let scope = unitScope {
-                    let u = state.value("unit")?.stringValue
-                    let a = state.value("assignedUnit")?.stringValue
-                    guard u.map(scope.contains) == true || a.map(scope.contains) == true else { return nil }
-                }
-                return state
+            var sql = RecordRow.select + " WHERE r.conflicted = 1"
+            var args: [any DatabaseValueConvertible] = []
+            if let scope = unitScope {
+                let list = scope.sorted()
+                let marks = Array(repeating: "?", count: list.count).joined(separator: ",")
+                sql += " AND (r.unit IN (\(marks)) OR r.assigned_unit IN (\(marks)))"
+                args += list + list
             }
+            let rows = try Row.fetchAll(db, sql: sql + " ORDER BY r.id DESC LIMIT ?", arguments: StatementArguments(args + [limit]))
+            return try rows.map { try RecordState(row: $0) }
         }
     }
 
