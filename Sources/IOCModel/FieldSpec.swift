@@ -49,6 +49,18 @@ public struct FieldSpec: Sendable, Hashable {
 }
 
 extension FieldType {
+    /// NFC form of `s`. Text whose every scalar lies in blocks that contain neither combining marks
+    /// nor singleton decompositions (ASCII, Latin-1, Latin Extended-A/B, the precomposed Vietnamese
+    /// letters of Latin Extended Additional, general punctuation, currency) is already NFC, which is
+    /// nearly all Vietnamese input; only other text pays for Foundation's normaliser.
+    public static func nfc(_ s: String) -> String {
+        let stable = s.unicodeScalars.allSatisfy { c in
+            c.value <= 0x024F || (0x1E00...0x1EFF).contains(c.value) || (0x2010...0x205F).contains(c.value)
+                || (0x20A0...0x20BF).contains(c.value)
+        }
+        return stable ? s : s.precomposedStringWithCanonicalMapping
+    }
+
     /// C0 controls except tab and line breaks, DEL, and C1 controls.
     static func isForbiddenControl(_ c: Unicode.Scalar) -> Bool {
         (c.value < 0x20 && c != "\n" && c != "\t" && c != "\r") || (0x7F...0x9F).contains(c.value)
@@ -62,7 +74,7 @@ extension FieldType {
         switch self {
         case .text(let maxLength):
             guard case .string(let s) = value else { throw wrong("a string") }
-            let n = s.precomposedStringWithCanonicalMapping.trimmingCharacters(in: .whitespacesAndNewlines)
+            let n = FieldType.nfc(s).trimmingCharacters(in: .whitespacesAndNewlines)
             guard n.count <= maxLength else {
                 throw ValidationError(
                     code: .outOfRange, message: "Field '\(path)' is longer than \(maxLength) characters.", field: path)

@@ -81,17 +81,7 @@ public struct BundleExchange: Sendable {
     public func `import`(_ envelopes: [Envelope]) throws -> ApplyReport {
         var total = ApplyReport()
         for envelope in envelopes {
-            let r = try apply(Self.prepare(envelope, for: store.nodeID, limits: limits))
-            total.applied += r.applied
-            total.withheld += r.withheld
-            total.duplicates += r.duplicates
-            total.gaps += r.gaps
-            total.refused += r.refused
-            total.recordsChanged += r.recordsChanged
-            total.clockSkewOrigins += r.clockSkewOrigins.filter { !total.clockSkewOrigins.contains($0) }
-            total.knowledgeAfter = r.knowledgeAfter
-            total.decodeSeconds += r.decodeSeconds
-            total.writeSeconds += r.writeSeconds
+            total.absorb(try apply(Self.prepare(envelope, for: store.nodeID, limits: limits)))
         }
         return total
     }

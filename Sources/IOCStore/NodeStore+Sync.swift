@@ -27,6 +27,20 @@ public struct ApplyReport: Sendable, Hashable {
     public var writeSeconds = 0.0
 
     public init() {}
+
+    /// Adds the outcome of a later bundle to this running total.
+    public mutating func absorb(_ later: ApplyReport) {
+        applied += later.applied
+        withheld += later.withheld
+        duplicates += later.duplicates
+        gaps += later.gaps
+        refused += later.refused
+        recordsChanged += later.recordsChanged
+        clockSkewOrigins += later.clockSkewOrigins.filter { !clockSkewOrigins.contains($0) }
+        knowledgeAfter = later.knowledgeAfter
+        decodeSeconds += later.decodeSeconds
+        writeSeconds += later.writeSeconds
+    }
 }
 
 /// A delta for one peer.

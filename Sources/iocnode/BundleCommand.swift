@@ -56,16 +56,8 @@ struct BundleCommand: AsyncParsableCommand {
             while let task = pending {
                 let prepared = try await task.value
                 pending = prepare(try reader.next())
-                let one = try exchange.apply(prepared)
+                r.absorb(try exchange.apply(prepared))
                 bundles += 1
-                r.applied += one.applied
-                r.withheld += one.withheld
-                r.duplicates += one.duplicates
-                r.gaps += one.gaps
-                r.refused += one.refused
-                r.recordsChanged += one.recordsChanged
-                r.decodeSeconds += one.decodeSeconds
-                r.writeSeconds += one.writeSeconds
             }
             let seconds = (ContinuousClock.now - started).seconds
             if statsJSON {
