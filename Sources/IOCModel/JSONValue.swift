@@ -91,18 +91,14 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 }
 
 extension JSONValue {
-    /// Parses JSON bytes strictly: invalid UTF-8 and malformed JSON become a ``ValidationError``
-    /// naming the problem, never a crash.
+    /// Parses JSON bytes strictly (RFC 8259; no trailing commas, no duplicate keys): invalid UTF-8
+    /// and malformed JSON become a ``ValidationError`` naming the problem, never a crash.
     public static func parse(_ bytes: some Collection<UInt8>) throws(ValidationError) -> JSONValue {
-        let data = Data(bytes)
-        guard String(validating: data, as: UTF8.self) != nil else {
+        let array = Array(bytes)
+        guard String(validating: array, as: UTF8.self) != nil else {
             throw ValidationError(code: .invalidUTF8, message: "The request body is not valid UTF-8 text.")
         }
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch {
-            throw ValidationError(code: .malformedJSON, message: "The request body is not valid JSON.")
-        }
+        return try StrictJSONParser.parse(array)
     }
 
     /// Serialises with sorted keys, so the same value always gives the same bytes.

@@ -32,3 +32,30 @@ import Testing
         }
     }
 }
+
+/// The strict parser accepts exactly RFC 8259 JSON.
+@Suite struct StrictJSONTests {
+    @Test(arguments: [
+        (#"{"a":[1,-2.5e3,true,false,null,"x\"\\\/\n\u00e9\ud83d\ude00"]}"#, true),
+        (#"  [ ]  "#, true), (#"0"#, true), (#"-0.0"#, true), (#""Ngập""#, true),
+        (#"[1,]"#, false), (#"{"a":1,}"#, false), (#"{"a":1,"a":2}"#, false), (#"01"#, false), (#"1."#, false),
+        (#"+1"#, false), (#"[1 2]"#, false), (#"{'a':1}"#, false), (#""\ud800""#, false), ("\"a\u{01}\"", false),
+        (#"tru"#, false), (#"{"a" 1}"#, false), (#"[1]x"#, false), (#""#, false), (#"1e999"#, false),
+    ])
+    func acceptsExactlyJSON(text: String, valid: Bool) {
+        let result = Result { () throws(ValidationError) in try JSONValue.parse(Array(text.utf8)) }
+        switch result {
+        case .success: #expect(valid, "accepted \(text)")
+        case .failure(let e):
+            #expect(!valid, "refused \(text): \(e)")
+            #expect(e.code == .malformedJSON)
+        }
+    }
+
+    @Test func parsesValuesExactly() throws {
+        let v = try JSONValue.parse(Array(#"{"s":"\u00e9\ud83d\ude00","i":-42,"d":1.5,"b":[true,null]}"#.utf8))
+        #expect(v == ["s": "é😀", "i": -42, "d": 1.5, "b": [true, nil]])
+        let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)
+        #expect(throws: ValidationError.self) { try JSONValue.parse(Array(deep.utf8)) }
+    }
+}

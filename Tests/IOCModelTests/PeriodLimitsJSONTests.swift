@@ -101,16 +101,17 @@ import Testing
 
     @Test(arguments: ["", "{", "{\"a\":}", "[1,,2]", "01", "[NaN]", "// c\n1", "{a: 1}", "[.5]", "nul", "{'a': 1}", "{\"a\": 1} x", "[1] [2]"])
     func malformedJSON(text: String) {
-        #expect(
-            validationError { try JSONValue.parse(Array(text.utf8)) }
-                == ValidationError(code: .malformedJSON, message: "The request body is not valid JSON."))
+        let error = validationError { try JSONValue.parse(Array(text.utf8)) }
+        #expect(error?.code == .malformedJSON)
+        #expect(error?.message.hasPrefix("The request body is not valid JSON: ") == true)
+        #expect(error?.message.contains(" at byte ") == true)
     }
 
     /// RFC 8259 has no trailing commas; duplicate names make parsers disagree (JSONDecoder keeps the
     /// first, many others the last), which lets a body mean two things to two components.
     @Test(arguments: ["[1,]", "{\"a\":1,}", "{\"a\":1,\"a\":2}"])
     func refusesNonStandardJSON(text: String) {
-        withKnownIssue("JSONValue.parse inherits JSONDecoder's leniency: trailing commas and duplicate keys pass") {
+        do {
             #expect(validationError { try JSONValue.parse(Array(text.utf8)) }?.code == .malformedJSON)
         }
     }
