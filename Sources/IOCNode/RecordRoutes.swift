@@ -288,7 +288,16 @@ struct RecordRoutes: Sendable {
         } else {
             startDay = (store.now() + offset) / 86_400_000
         }
-        let period = ReportingPeriod(granularity, from: startDay)
+        // The calendar period that contains the day: its week (from Monday), month or quarter.
+        let (y, m, d) = Timestamp.civilFromDays(startDay)
+        let alignedDay: Int64
+        switch granularity {
+        case .day, .year: alignedDay = startDay
+        case .week: alignedDay = startDay - (startDay + 3) % 7
+        case .month: alignedDay = startDay - Int64(d - 1)
+        case .quarter: alignedDay = Timestamp.daysFromCivil(year: y, month: (m - 1) / 3 * 3 + 1, day: 1)
+        }
+        let period = ReportingPeriod(granularity, from: alignedDay)
         var result = try await store.summary(
             from: period.start - offset, to: period.end - offset, unitScope: scope.units(for: actor),
             categoryScope: scope.categories(for: actor))
