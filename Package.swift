@@ -84,7 +84,9 @@ let package = Package(
         .testTarget(
             name: "IOCTopologyTests", dependencies: ["IOCTopology", "IOCTesting"],
             swiftSettings: swiftSettings),
-        .testTarget(name: "IOCSyncTests", dependencies: ["IOCSync", "IOCTesting", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IOCSyncTests", dependencies: ["IOCSync", "IOCTesting", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["Vectors"], swiftSettings: swiftSettings),
         .testTarget(name: "IOCStoreTests", dependencies: ["IOCStore", "IOCTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IOCNodeTests",

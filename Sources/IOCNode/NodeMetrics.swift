@@ -8,26 +8,23 @@ public struct NodeMetrics: Sendable {
 
     public init() { registry = PrometheusCollectorRegistry() }
 
-    func recordCreated(_ kind: RecordKind, count: Int = 1) {
+    /// A counter named `ioc_<name>_total`.
+    private func counter(_ name: String, _ labels: [(String, String)], help: String) -> Counter {
         registry.makeCounter(
-            name: "ioc_records_created_total", labels: [("kind", kind.rawValue)], help: "Records created through the API"
-        ).increment(by: Int64(count))
+            descriptor: MetricNameDescriptor(namespace: "ioc", metricName: name, unitName: "total", helpText: help),
+            labels: labels)
+    }
+
+    func recordCreated(_ kind: RecordKind, count: Int = 1) {
+        counter("records_created", [("kind", kind.rawValue)], help: "Records created through the API").increment(by: Int64(count))
     }
 
     func requestServed(status: Int) {
-        registry.makeCounter(
-            name: "ioc_http_requests_total", labels: [("status", String(status))], help: "HTTP requests answered"
-        ).increment()
+        counter("http_requests", [("status", String(status))], help: "HTTP requests answered").increment()
     }
 
     func alertsRaised(_ count: Int, source: String) {
-        registry.makeCounter(
-            name: "ioc_alerts_raised_total", labels: [("source", source)], help: "Alerts raised by the node's rules"
-        ).increment(by: Int64(count))
-    }
-
-    func setGauge(_ name: String, _ value: Double, labels: [(String, String)] = [], help: String) {
-        registry.makeGauge(name: name, labels: labels, help: help).set(value)
+        counter("alerts_raised", [("source", source)], help: "Alerts raised by the node's rules").increment(by: Int64(count))
     }
 
     public func exposition() -> [UInt8] {

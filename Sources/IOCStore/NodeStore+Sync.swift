@@ -93,10 +93,10 @@ extension NodeStore {
                     guard seq > known[origin] else { continue }
                     let content: Data? = row[4]
                     let hash = Array(row[5] as Data)
+                    // Personal data (local-only kinds) never leaves: hash only, whatever `visible` says.
+                    let localOnly = RecordKind(rawValue: row[3] as String? ?? "")?.isLocalOnly == true
                     var item = BundleItem.withheld(origin: origin, seq: seq, leafHash: hash)
-                    if let content, let kind = RecordKind(rawValue: row[3] as String? ?? ""), kind.isLocalOnly {
-                        _ = content  // personal data never leaves: hash only
-                    } else if let content {
+                    if let content, !localOnly {
                         let raw = Array(content)
                         if let header = try? EntryHeader(decoding: raw), visible(header) { item = .entry(raw) }
                     }
@@ -251,7 +251,11 @@ extension NodeStore {
     }
 
     /// A record's replicated state, or nil.
-    public func state(_ id: RecordID) throws -> RecordState? { try writeSync { try $0.load(id) } }
+    public func state(_ id: RecordID) throws -> RecordState? {
+        try readSync { db in
+            try Row.fetchOne(db, sql: RecordRow.select + " WHERE r.id = ?", arguments: [Data(id.bytes)]).map(RecordRow.state)
+        }
+    }
 
     /// Digest of every record state, for convergence checks: equal on replicas holding the same changes.
     public func stateDigest(kinds: Set<String>? = nil) throws -> [UInt8] {

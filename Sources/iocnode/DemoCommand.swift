@@ -30,13 +30,14 @@ struct DemoCommand: AsyncParsableCommand {
         let (_, token) = try n.store.addUser(name: "Người vận hành demo", role: .admin, unit: nil, sector: nil)
         let unitName = topo.unit(code: descriptor.unit)?.name ?? descriptor.unit
         let duration = self.duration
+        defer { try? FileManager.default.removeItem(atPath: dir) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await n.run { port in
                     say(
                         """
                         IOC Federation demo — node \(node) (\(descriptor.mode.rawValue), \(unitName))
-                        data:  \(dir) (\(written) sample records)
+                        data:  \(dir) (\(written) sample records; removed when the demo stops)
                         API:   http://\(host):\(port)/api/v1/field-reports
                         token: \(token)
                         try:   curl -H 'Authorization: Bearer \(token)' http://\(host):\(port)/api/v1/reports/summary?period=day
@@ -45,17 +46,14 @@ struct DemoCommand: AsyncParsableCommand {
                 }
             }
             if let duration {
+                // Stop the way Ctrl-C does, so the node shuts down gracefully.
                 group.addTask {
                     try await Task.sleep(for: .seconds(duration))
-                    throw CancellationError()
+                    kill(getpid(), SIGTERM)
                 }
             }
-            do {
-                try await group.next()
-            } catch is CancellationError {
-                print("demo finished after \(duration ?? 0) s")
-            }
-            group.cancelAll()
+            try await group.waitForAll()
         }
+        say("demo stopped")
     }
 }
