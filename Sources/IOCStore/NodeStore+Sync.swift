@@ -113,7 +113,8 @@ extension NodeStore {
 
     /// A bundle position decoded and checked, ready to apply.
     public enum DecodedItem: Sendable {
-        case entry(JournalEntry, [UInt8])
+        /// The entry, its bytes as a blob and its leaf hash, prepared off the writer thread.
+        case entry(JournalEntry, Data, leafHash: Data)
         case withheld(String, UInt64, [UInt8])
     }
 
@@ -126,7 +127,7 @@ extension NodeStore {
             switch item {
             case .entry(let bytes):
                 guard bytes.count <= limits.entryBytesMax else { throw DecodeError("entry over \(limits.entryBytesMax) bytes") }
-                decoded.append(.entry(try JournalEntry(decoding: bytes), bytes))
+                decoded.append(.entry(try JournalEntry(decoding: bytes), Data(bytes), leafHash: Data(JournalEntry.leafHash(bytes))))
             case .withheld(let o, let s, let h):
                 guard h.count == 32, s > 0, !o.isEmpty else { throw DecodeError("malformed withheld position") }
                 decoded.append(.withheld(o, s, h))
@@ -161,6 +162,11 @@ extension NodeStore {
             var states: [RecordID: RecordState] = [:]
             // Records whose only change is the one applied here: saved without a state copy.
             var basePositions: [RecordID: Int64] = [:]
+            // How many changes this bundle holds per record: a create that is its record's only
+            // change here, for a record this node does not have, needs no merge at all.
+            var changesPerRecord: [RecordID: Int] = [:]
+            for case .entry(let e, _, _) in decoded { changesPerRecord[e.recordID, default: 0] += 1 }
+            var singleCreates = 0
             func position(_ origin: String, _ seq: UInt64) throws -> Bool {
                 let k = try known[origin] ?? tx.knowledge(of: origin)
                 known[origin] = k
@@ -183,7 +189,7 @@ extension NodeStore {
                         sql: "INSERT INTO journal(origin, seq, leaf_hash) VALUES (?, ?, ?)"
                     ).execute(arguments: [origin, Int64(seq), Data(hash)])
                     report.withheld += 1
-                case .entry(let entry, let bytes):
+                case .entry(let entry, let bytes, let leafHash):
                     guard try position(entry.origin, entry.seq) else { continue }
                     let header = entry.header
                     let isLocalOnly = RecordKind(rawValue: entry.kind)?.isLocalOnly == true
@@ -192,15 +198,26 @@ extension NodeStore {
                         // Keep the position contiguous with its hash; never store the content.
                         try tx.db.cachedStatement(
                             sql: "INSERT INTO journal(origin, seq, leaf_hash) VALUES (?, ?, ?)"
-                        ).execute(arguments: [entry.origin, Int64(entry.seq), Data(JournalEntry.leafHash(bytes))])
+                        ).execute(arguments: [entry.origin, Int64(entry.seq), leafHash])
                         try tx.refuse(entry.dot, recordID: entry.recordID, reason: reason)
                         report.refused.append("\(entry.dot): \(reason)")
                         continue
                     }
-                    let pos = try tx.appendJournal(entry: entry, bytes: bytes)
+                    let pos = try tx.appendJournal(entry: entry, blob: bytes, leafHash: leafHash)
                     if !observe(entry.hlc) {
                         try tx.flagClockSkew(origin: entry.origin, hlc: entry.hlc)
                         if !report.clockSkewOrigins.contains(entry.origin) { report.clockSkewOrigins.append(entry.origin) }
+                    }
+                    if entry.op == .create, changesPerRecord[entry.recordID] == 1, try !tx.exists(entry.recordID) {
+                        if let refusal = RecordState.check(entry) {
+                            try tx.refuse(entry.dot, recordID: entry.recordID, reason: refusal.description)
+                            report.refused.append("\(entry.dot): \(refusal)")
+                            continue
+                        }
+                        try tx.saveSingleCreate(entry, basePosition: pos)
+                        singleCreates += 1
+                        report.applied += 1
+                        continue
                     }
                     var isNew = false
                     var state: RecordState
@@ -224,7 +241,7 @@ extension NodeStore {
             }
             for (origin, seq) in known { try tx.setKnowledge(origin: origin, seq: seq) }
             for state in states.values { try tx.save(state, basePosition: basePositions[state.id]) }
-            report.recordsChanged = states.count
+            report.recordsChanged = states.count + singleCreates
             if let peerKnowledge { try tx.recordPeerKnowledge(peer, peerKnowledge) }
             report.knowledgeAfter = try Self.knowledge(db: tx.db)
             return report

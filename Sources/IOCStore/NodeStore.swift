@@ -179,9 +179,14 @@ public struct StoreTransaction {
     /// Appends an entry to the journal; returns its position.
     @discardableResult
     func appendJournal(entry: JournalEntry, bytes: [UInt8]) throws -> Int64 {
+        try appendJournal(entry: entry, blob: Data(bytes), leafHash: Data(JournalEntry.leafHash(bytes)))
+    }
+
+    @discardableResult
+    func appendJournal(entry: JournalEntry, blob: Data, leafHash: Data) throws -> Int64 {
         try statements.journalInsert.execute(arguments: [
             entry.origin, Int64(entry.seq), Data(entry.recordID.bytes), entry.kind, Int64(bitPattern: entry.hlc.rawValue),
-            Data(bytes), Data(JournalEntry.leafHash(bytes)),
+            blob, leafHash,
         ])
         return db.lastInsertedRowID
     }
@@ -194,11 +199,32 @@ public struct StoreTransaction {
     /// position of the record's only change, when it has exactly one: the state is then not
     /// stored again (``RecordRow`` rebuilds it from the entry).
     func save(_ state: RecordState, basePosition: Int64? = nil) throws {
-        let c = DerivedColumns(state)
+        try write(
+            id: state.id, kind: state.kind, columns: DerivedColumns(state), updatedHLC: state.updatedHLC,
+            state: basePosition == nil ? Data(state.encoded()) : nil, basePosition: basePosition)
+    }
+
+    /// Saves a record that consists of one create: its fields are the entry's body, so the row's
+    /// columns come straight from it, with no record state built or stored.
+    func saveSingleCreate(_ entry: JournalEntry, basePosition: Int64) throws {
+        let body = entry.body
+        let columns = DerivedColumns(
+            kind: entry.kind, value: { body[$0].flatMap { $0.isNull ? nil : $0 } },
+            deleted: body[JournalEntry.deletedKey] == .bool(true), conflicted: false)
+        try write(id: entry.recordID, kind: entry.kind, columns: columns, updatedHLC: entry.hlc, state: nil, basePosition: basePosition)
+    }
+
+    func exists(_ id: RecordID) throws -> Bool {
+        try Bool.fetchOne(statements.recordExists, arguments: [Data(id.bytes)]) ?? false
+    }
+
+    private func write(
+        id: RecordID, kind: String, columns c: DerivedColumns, updatedHLC: HLC, state: Data?, basePosition: Int64?
+    ) throws {
         try statements.recordUpsert.execute(arguments: [
-            Data(state.id.bytes), state.kind, c.unit, c.status, c.category, c.ts, c.dueAt, c.doneAt, c.assignedUnit,
+            Data(id.bytes), kind, c.unit, c.status, c.category, c.ts, c.dueAt, c.doneAt, c.assignedUnit,
             c.refID.map { Data($0.bytes) }, c.warned, c.origin, c.deleted, c.conflicted,
-            Int64(bitPattern: state.updatedHLC.rawValue), basePosition == nil ? Data(state.encoded()) : nil, basePosition,
+            Int64(bitPattern: updatedHLC.rawValue), state, basePosition,
         ])
     }
 }
@@ -210,6 +236,7 @@ final class PreparedStatements {
     let knowledgeUpsert: Statement
     let recordUpsert: Statement
     let recordSelect: Statement
+    let recordExists: Statement
 
     init(_ db: Database) throws {
         journalInsert = try db.cachedStatement(
@@ -217,6 +244,7 @@ final class PreparedStatements {
         knowledgeUpsert = try db.cachedStatement(
             sql: "INSERT INTO knowledge(origin, seq) VALUES (?, ?) ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq")
         recordSelect = try db.cachedStatement(sql: RecordRow.select + " WHERE r.id = ?")
+        recordExists = try db.cachedStatement(sql: "SELECT 1 FROM record WHERE id = ?")
         recordUpsert = try db.cachedStatement(
             sql: """
                 INSERT INTO record(id, kind, unit, status, category, ts, due_at, done_at, assigned_unit, ref_id, warned,
@@ -247,20 +275,25 @@ struct DerivedColumns {
     var conflicted: Bool
 
     init(_ s: RecordState) {
-        let schema = s.recordKind?.schema
-        func time(_ f: String?) -> Int64? { f.flatMap { s.value($0)?.stringValue }.flatMap(Timestamp.parse) }
-        unit = s.value("unit")?.stringValue
-        status = s.value("status")?.stringValue
-        category = schema?.categoryField.flatMap { s.value($0) }.map { v in v.stringValue ?? "\(v)" }
+        self.init(kind: s.kind, value: s.value, deleted: s.isDeleted, conflicted: s.hasConflicts)
+    }
+
+    /// `value` gives the value a reader sees for a field (nil when absent or null).
+    init(kind: String, value: (String) -> JSONValue?, deleted: Bool, conflicted: Bool) {
+        let schema = RecordKind(rawValue: kind)?.schema
+        func time(_ f: String?) -> Int64? { f.flatMap { value($0)?.stringValue }.flatMap(Timestamp.parse) }
+        unit = value("unit")?.stringValue
+        status = value("status")?.stringValue
+        category = schema?.categoryField.flatMap { value($0) }.map { v in v.stringValue ?? "\(v)" }
         ts = time(schema?.timeField) ?? time("createdAt")
         dueAt = time("dueAt")
         doneAt = time("resolvedAt") ?? time("finishedAt")
-        assignedUnit = s.value("assignedUnit")?.stringValue ?? s.value("targetUnit")?.stringValue
-        refID = (s.value("reportId") ?? s.value("stationId") ?? s.value("sourceRef"))?.stringValue.flatMap(RecordID.init)
-        warned = s.value("dueSoonAlertId") != nil
-        origin = s.value("originNode")?.stringValue ?? ""
-        deleted = s.isDeleted
-        conflicted = s.hasConflicts
+        assignedUnit = value("assignedUnit")?.stringValue ?? value("targetUnit")?.stringValue
+        refID = (value("reportId") ?? value("stationId") ?? value("sourceRef"))?.stringValue.flatMap(RecordID.init)
+        warned = value("dueSoonAlertId") != nil
+        origin = value("originNode")?.stringValue ?? ""
+        self.deleted = deleted
+        self.conflicted = conflicted
     }
 }
 
