@@ -38,12 +38,7 @@ public struct BundleExchange: Sendable {
                 createdAt: store.now(), items: delta.items)
             try sink(Envelope(payloadType: BundlePayload.payloadType, payload: payload.compressed()))
             count += 1
-            for item in delta.items {
-                switch item {
-                case .entry(let b): if let h = try? EntryHeader(decoding: b) { known[h.origin] = max(known[h.origin], h.seq) }
-                case .withheld(let o, let s, _): known[o] = max(known[o], s)
-                }
-            }
+            known = delta.reached
             if delta.complete { return count }
         }
     }
@@ -87,34 +82,10 @@ public struct BundleExchange: Sendable {
     }
 }
 
-/// A bundle file: `IOCF`, a version byte, then length-prefixed envelopes (docs/wire-format.md §5).
+/// A bundle file: `IOCF`, a version byte, then length-prefixed envelopes (docs/wire-format.md §4),
+/// written by ``BundleFileWriter`` and read by ``BundleFileReader`` one envelope at a time.
 public enum BundleFile {
     public static let magic: [UInt8] = Array("IOCF".utf8)
-
-    public static func encode(_ envelopes: [Envelope]) -> [UInt8] {
-        var w = BinaryWriter()
-        w.raw(magic)
-        w.u8(1)
-        for e in envelopes {
-            let bytes = e.encoded()
-            w.u32be(UInt32(bytes.count))
-            w.raw(bytes)
-        }
-        return w.bytes
-    }
-
-    public static func decode(_ bytes: [UInt8], limits: Limits = .default) throws(DecodeError) -> [Envelope] {
-        var r = BinaryReader(bytes)
-        guard r.remaining >= 5, Array(try r.take(4)) == magic else { throw DecodeError("not an iocnode bundle file") }
-        guard try r.u8() == 1 else { throw DecodeError("unsupported bundle file version") }
-        var out: [Envelope] = []
-        while !r.isAtEnd {
-            let n = Int(try r.u32be())
-            guard n <= limits.bundleWireBytesMax else { throw DecodeError("envelope of \(n) bytes exceeds the limit") }
-            out.append(try Envelope(decoding: Array(try r.take(n)), maxPayloadBytes: limits.bundleWireBytesMax))
-        }
-        return out
-    }
 }
 
 /// Writes a bundle file envelope by envelope (bounded memory), to a temporary name renamed into

@@ -44,11 +44,7 @@ extension RecordState {
 
 extension NodeStore {
     public func get(_ id: RecordID) async throws -> RecordState? {
-        try await read { db in
-            guard let row = try Row.fetchOne(db, sql: RecordRow.select + " WHERE r.id = ?", arguments: [Data(id.bytes)])
-            else { return nil }
-            return try RecordRow.state(row)
-        }
+        try await read { try RecordRow.fetch(id, db: $0) }
     }
 
     public func list(kind: RecordKind, filter: RecordFilter, cursor: RecordID?, limit: Int) async throws -> RecordPage {

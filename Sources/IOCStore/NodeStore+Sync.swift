@@ -48,6 +48,8 @@ public struct Delta: Sendable {
     public var items: [BundleItem]
     /// `false` when limits cut the delta short: the caller sends another bundle.
     public var complete: Bool
+    /// The requested knowledge plus every position in `items`: where the next delta starts.
+    public var reached: VersionVector
 }
 
 extension NodeStore {
@@ -65,7 +67,7 @@ extension NodeStore {
     /// causal order), from every origin this node holds. Positions `visible` rejects, positions
     /// held here only as hashes, and local-only records travel as leaf hashes.
     public func delta(
-        beyond known: VersionVector, visible: (EntryHeader) -> Bool = { _ in true }, limits: Limits? = nil
+        beyond known: VersionVector, visible: ((EntryHeader) -> Bool)? = nil, limits: Limits? = nil
     ) throws -> Delta {
         let limits = limits ?? self.limits
         return try readSync { db in
@@ -77,8 +79,9 @@ extension NodeStore {
                     arguments: [origin, Int64(known[origin] + 1)])
                 if let pos { start = min(start ?? pos, pos) }
             }
-            guard var cursor = start else { return Delta(items: [], complete: true) }
+            guard var cursor = start else { return Delta(items: [], complete: true, reached: known) }
             var items: [BundleItem] = []
+            var reached = known
             var bytes = 0
             let chunk = 4096
             while true {
@@ -98,15 +101,21 @@ extension NodeStore {
                     var item = BundleItem.withheld(origin: origin, seq: seq, leafHash: hash)
                     if let content, !localOnly {
                         let raw = Array(content)
-                        if let header = try? EntryHeader(decoding: raw), visible(header) { item = .entry(raw) }
+                        // Without a filter every entry is visible; decode headers only to ask one.
+                        if let visible {
+                            if let header = try? EntryHeader(decoding: raw), visible(header) { item = .entry(raw) }
+                        } else {
+                            item = .entry(raw)
+                        }
                     }
                     if items.count + 1 > limits.bundleEntriesMax || bytes + item.byteCount > limits.bundlePayloadBytesMax {
-                        return Delta(items: items, complete: false)
+                        return Delta(items: items, complete: false, reached: reached)
                     }
                     bytes += item.byteCount
                     items.append(item)
+                    reached[origin] = seq
                 }
-                if rows.count < chunk { return Delta(items: items, complete: true) }
+                if rows.count < chunk { return Delta(items: items, complete: true, reached: reached) }
             }
         }
     }
@@ -268,11 +277,7 @@ extension NodeStore {
     }
 
     /// A record's replicated state, or nil.
-    public func state(_ id: RecordID) throws -> RecordState? {
-        try readSync { db in
-            try Row.fetchOne(db, sql: RecordRow.select + " WHERE r.id = ?", arguments: [Data(id.bytes)]).map(RecordRow.state)
-        }
-    }
+    public func state(_ id: RecordID) throws -> RecordState? { try readSync { try RecordRow.fetch(id, db: $0) } }
 
     /// Digest of every record state, for convergence checks: equal on replicas holding the same changes.
     public func stateDigest(kinds: Set<String>? = nil) throws -> [UInt8] {

@@ -327,6 +327,11 @@ enum RecordRow {
     /// Selects `state`, the base entry's bytes, `id` and `kind`; append a WHERE clause on `r.`.
     static let select = "SELECT r.state, j.bytes, r.id, r.kind FROM record r LEFT JOIN journal j ON j.pos = r.base_pos"
 
+    /// The record with `id`, or nil.
+    static func fetch(_ id: RecordID, db: Database) throws -> RecordState? {
+        try Row.fetchOne(db, sql: select + " WHERE r.id = ?", arguments: [Data(id.bytes)]).map(state)
+    }
+
     static func state(_ row: Row) throws -> RecordState {
         do {
             if let data = row[0] as Data? { return try RecordState(decoding: data) }
