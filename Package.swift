@@ -43,6 +43,14 @@ let package = Package(
             dependencies: ["IOCModel", "CZstd", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .target(
+            name: "IOCIdentity",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: swiftSettings),
+        .target(
             name: "IOCStore",
             dependencies: [
                 "IOCModel", "IOCSync", .product(name: "GRDB", package: "GRDB.swift"),
@@ -52,7 +60,7 @@ let package = Package(
         .target(
             name: "IOCNode",
             dependencies: [
-                "IOCModel", "IOCTopology", "IOCSync", "IOCStore",
+                "IOCModel", "IOCTopology", "IOCSync", "IOCStore", "IOCIdentity",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -61,6 +69,7 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -74,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "iocnode",
             dependencies: [
-                "IOCNode", "IOCModel", "IOCTopology", "IOCSync", "IOCStore",
+                "IOCNode", "IOCModel", "IOCTopology", "IOCSync", "IOCStore", "IOCIdentity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -87,6 +96,9 @@ let package = Package(
         .testTarget(
             name: "IOCSyncTests", dependencies: ["IOCSync", "IOCTesting", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["Vectors"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IOCIdentityTests", dependencies: ["IOCIdentity", .product(name: "X509", package: "swift-certificates")],
+            swiftSettings: swiftSettings),
         .testTarget(name: "IOCStoreTests", dependencies: ["IOCStore", "IOCTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IOCNodeTests",
@@ -99,7 +111,7 @@ let package = Package(
         .testTarget(
             name: "IOCFederationTests",
             dependencies: [
-                "iocnode", "IOCTesting", "IOCNode", "IOCStore", "IOCSync", "IOCTopology",
+                "iocnode", "IOCTesting", "IOCNode", "IOCStore", "IOCSync", "IOCTopology", "IOCIdentity",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

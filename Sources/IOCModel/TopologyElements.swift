@@ -96,14 +96,26 @@ public struct NodeDescriptor: Sendable, Hashable {
     public var unit: String
     /// Id of the parent node; `nil` only for the province node, the root of the federation.
     public var parent: String?
-    /// Base URL, `http(s)://host:port` with no path, e.g. `https://127.0.0.1:8443`.
+    /// Base URL of the user API, `http(s)://host:port` with no path, e.g. `https://127.0.0.1:8443`.
     public var url: String
+    /// Base URL of the node-to-node sync listener (mutual TLS). When absent: the API's host, port + 1000.
+    public var syncURL: String?
 
-    public init(id: String, mode: NodeMode, unit: String, parent: String? = nil, url: String) {
+    public init(id: String, mode: NodeMode, unit: String, parent: String? = nil, url: String, syncURL: String? = nil) {
         self.id = id
         self.mode = mode
         self.unit = unit
         self.parent = parent
         self.url = url
+        self.syncURL = syncURL
+    }
+
+    /// Host and port of the sync listener: `syncURL`, or the API's host with its port + 1000.
+    public var syncEndpoint: (host: String, port: Int) {
+        if let syncURL, let parts = URLComponents(string: syncURL), let host = parts.host, let port = parts.port {
+            return (host, port)
+        }
+        let parts = URLComponents(string: url)
+        return (parts?.host ?? "127.0.0.1", (parts?.port ?? 0) + 1000)
     }
 }

@@ -164,6 +164,12 @@ struct TopologyValidator {
                 "node '\(id)' has url '\(node.url)'; expected http(s)://host:port with no path, "
                     + "e.g. https://127.0.0.1:8443")
         }
+        if let sync = node.syncURL, !TopologySyntax.isBaseURL(sync) || !sync.hasPrefix("https://") {
+            report(
+                "\(path).sync",
+                "node '\(id)' has sync '\(sync)'; expected https://host:port with no path (sync is always mutual TLS), "
+                    + "e.g. https://127.0.0.1:9443")
+        }
     }
 
     private mutating func checkParent(of node: NodeDescriptor, at path: String, offset: Int) {

@@ -3,82 +3,37 @@ import IOCModel
 import IOCStore
 import IOCSync
 
-/// Moves deltas between nodes as envelopes: the same bytes over HTTP or in a file carried by hand.
+/// Moves signed bundles between nodes as files: the same envelopes, sequence numbers and checks
+/// as over HTTP, so a unit with no link carries its delta on a USB stick.
 public struct BundleExchange: Sendable {
     public let store: NodeStore
-    public let limits: Limits
+    public let signer: BundleSigner
 
-    public init(store: NodeStore, limits: Limits = .default) {
+    public init(store: NodeStore, signer: BundleSigner) {
         self.store = store
-        self.limits = limits
+        self.signer = signer
     }
 
-    /// Builds every bundle `peer` lacks, based on what it last told us it holds.
-    public func export(to peer: String, beyond known: VersionVector? = nil) throws -> [Envelope] {
-        var envelopes: [Envelope] = []
-        try exportStreaming(to: peer, beyond: known) { envelopes.append($0) }
-        return envelopes
-    }
-
-    /// Builds the bundles `peer` lacks one at a time and hands each to `sink`, so memory stays
-    /// bounded by one bundle whatever the backlog. Always at least one bundle, which may be empty.
-    /// Returns the number of bundles.
+    /// Hands `sink` every bundle `peer` has not acknowledged (the same bytes as before, so a lost
+    /// file costs nothing), then new bundles until nothing is left — at least one, which carries
+    /// our knowledge and acknowledgement even when there are no entries. Memory stays bounded by
+    /// one bundle. Returns bundles and entries written.
     @discardableResult
-    public func exportStreaming(to peer: String, beyond known: VersionVector? = nil, sink: (Envelope) throws -> Void) throws -> Int {
-        var known = try known ?? store.peerKnowledge(peer)
-        let mine = try store.knowledge()
-        var count = 0
-        while true {
-            let delta = try store.delta(beyond: known, limits: limits)
-            // Nothing new still yields one bundle: it carries our knowledge, which is the peer's
-            // acknowledgement (what lets it collect tombstones and trim what it sends us).
-            if delta.items.isEmpty && count > 0 { return count }
-            let payload = BundlePayload(
-                from: store.nodeID, to: peer, channelSeq: 0, prevHash: [], policyVersion: 0, knowledge: mine,
-                createdAt: store.now(), items: delta.items)
-            try sink(Envelope(payloadType: BundlePayload.payloadType, payload: payload.compressed()))
-            count += 1
-            known = delta.reached
-            if delta.complete { return count }
+    public func export(to peer: String, sink: ([UInt8]) throws -> Void) throws -> (bundles: Int, entries: Int) {
+        var bundles = 0
+        var entries = 0
+        for old in try store.unacknowledged(peer) {
+            try sink(old.envelope)
+            bundles += 1
+            entries += old.entries
         }
-    }
-
-    /// A verified, decoded bundle ready to apply.
-    public struct PreparedBundle: Sendable {
-        public var payload: BundlePayload
-        public var items: [NodeStore.DecodedItem]
-        public var decodeSeconds: Double
-    }
-
-    /// Checks and decodes one envelope without touching the store (safe to run on another core).
-    public static func prepare(_ envelope: Envelope, for nodeID: String, limits: Limits) throws -> PreparedBundle {
-        let started = ContinuousClock.now
-        guard envelope.payloadType == BundlePayload.payloadType else {
-            throw DecodeError("unexpected payload type '\(envelope.payloadType)'")
+        let now = store.now()
+        while let next = try store.nextOutbound(to: peer, force: bundles == 0, seal: { try signer.seal($0, now: now) }) {
+            try sink(next.envelope)
+            bundles += 1
+            entries += next.entries
         }
-        var payload = try BundlePayload(compressed: envelope.payload, limits: limits)
-        guard payload.to == nodeID else {
-            throw DecodeError("bundle is addressed to '\(payload.to)', not to this node '\(nodeID)'")
-        }
-        let items = try NodeStore.decode(payload.items, limits: limits)
-        payload.items = []
-        return PreparedBundle(payload: payload, items: items, decodeSeconds: (ContinuousClock.now - started).seconds)
-    }
-
-    public func apply(_ prepared: PreparedBundle) throws -> ApplyReport {
-        var r = try store.apply(
-            decoded: prepared.items, from: prepared.payload.from, peerKnowledge: prepared.payload.knowledge)
-        r.decodeSeconds = prepared.decodeSeconds
-        return r
-    }
-
-    /// Verifies and applies envelopes addressed to this node, in order.
-    public func `import`(_ envelopes: [Envelope]) throws -> ApplyReport {
-        var total = ApplyReport()
-        for envelope in envelopes {
-            total.absorb(try apply(Self.prepare(envelope, for: store.nodeID, limits: limits)))
-        }
-        return total
+        return (bundles, entries)
     }
 }
 
@@ -105,11 +60,11 @@ public final class BundleFileWriter {
         try write(BundleFile.magic + [1])
     }
 
-    public func append(_ envelope: Envelope) throws {
-        let bytes = envelope.encoded()
-        var w = BinaryWriter(capacity: bytes.count + 4)
-        w.u32be(UInt32(bytes.count))
-        w.raw(bytes)
+    /// Appends one encoded envelope.
+    public func append(_ envelope: [UInt8]) throws {
+        var w = BinaryWriter(capacity: envelope.count + 4)
+        w.u32be(UInt32(envelope.count))
+        w.raw(envelope)
         try write(w.bytes)
     }
 
@@ -126,7 +81,8 @@ public final class BundleFileWriter {
     }
 }
 
-/// Reads a bundle file one envelope at a time.
+/// Reads a bundle file one envelope at a time; each length is checked against the limit before
+/// the envelope is read.
 public final class BundleFileReader {
     let handle: FileHandle
     let limits: Limits
@@ -140,14 +96,14 @@ public final class BundleFileReader {
         }
     }
 
-    /// The next envelope, or nil at the end of the file.
-    public func next() throws -> Envelope? {
+    /// The next encoded envelope, or nil at the end of the file.
+    public func next() throws -> [UInt8]? {
         guard let lengthBytes = try handle.read(upToCount: 4), !lengthBytes.isEmpty else { return nil }
         guard lengthBytes.count == 4 else { throw DecodeError("truncated bundle file") }
         let n = Int(lengthBytes.reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
         guard n <= limits.bundleWireBytesMax else { throw DecodeError("envelope of \(n) bytes exceeds the limit") }
         guard let body = try handle.read(upToCount: n), body.count == n else { throw DecodeError("truncated bundle file") }
-        return try Envelope(decoding: Array(body), maxPayloadBytes: limits.bundleWireBytesMax)
+        return Array(body)
     }
 
     deinit { try? handle.close() }

@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdTLS
+import IOCIdentity
 import IOCModel
 import IOCStore
 import Logging
@@ -13,6 +15,18 @@ public struct Node: Sendable {
     public let store: NodeStore
     public let metrics: NodeMetrics
     public let logger: Logger
+    /// Present in mutual-TLS mode: what this node trusts, how it signs, who it syncs with.
+    public let sync: SyncParts?
+
+    /// The sync machinery, built once from the node's credentials.
+    public struct SyncParts: Sendable {
+        public let trust: TrustStore
+        public let security: TransportSecurity
+        public let signer: BundleSigner
+        public let receiver: BundleReceiver
+        public let links: [SyncLink]
+        public let board: SyncStatusBoard
+    }
 
     public init(configuration: NodeConfiguration, logger: Logger? = nil) throws {
         guard configuration.topology.node(id: configuration.nodeID) != nil else {
@@ -30,6 +44,25 @@ public struct Node: Sendable {
                 path: configuration.databasePath, nodeID: configuration.nodeID,
                 federation: configuration.topology.federation, limits: configuration.limits,
                 durableCommits: configuration.durableCommits))
+        switch configuration.security {
+        case .insecureDev:
+            sync = nil
+        case .mutualTLS(let credentials, let validationTime):
+            guard credentials.nodeID == configuration.nodeID else {
+                throw NodeError("The credentials are for node '\(credentials.nodeID)', not '\(configuration.nodeID)'.")
+            }
+            let topology = configuration.topology
+            let trust = try TrustStore(
+                federation: topology.federation, ca: credentials.ca, knownNodes: Set(topology.nodes.map(\.id)),
+                registry: credentials.registry, denylist: credentials.denylist, store: store, certs: credentials.certs,
+                validationTime: validationTime, logger: log)
+            let links = SyncLink.links(of: configuration.nodeID, in: topology)
+            sync = SyncParts(
+                trust: trust, security: TransportSecurity(credentials: credentials, trust: trust),
+                signer: BundleSigner(nodeID: configuration.nodeID, key: credentials.signingKey),
+                receiver: BundleReceiver(store: store, trust: trust, limits: configuration.limits), links: links,
+                board: SyncStatusBoard(links: links))
+        }
     }
 
     public var descriptor: NodeDescriptor { configuration.descriptor }
@@ -58,19 +91,89 @@ public struct Node: Sendable {
             store: store, topology: configuration.topology, nodeUnit: descriptor.unit, limits: configuration.limits,
             metrics: metrics
         ).register(on: api)
+        api.get("sync/status") { _, _ in try await syncStatus() }
         return router
     }
 
-    /// Runs the node until SIGTERM/SIGINT: the HTTP server and background rules in one
-    /// `ServiceGroup`, shut down gracefully in reverse order.
-    public func run(onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let app = Application(
-            router: makeRouter(),
-            configuration: .init(address: .hostname(configuration.listenHost, port: configuration.listenPort)),
-            services: [RulesService(store: store, interval: configuration.rulesInterval, metrics: metrics, logger: logger)],
-            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
-            logger: logger)
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    /// The node-to-node router, served on the mutual-TLS sync listener only.
+    public func makeSyncRouter(_ parts: SyncParts) -> Router<NodeRequestContext> {
+        let router = Router(context: NodeRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: MetricsCountingMiddleware(metrics: metrics))
+        let group = router.group("sync/v1").add(
+            middleware: PeerIdentityMiddleware(trust: parts.trust, neighbours: Set(parts.links.map(\.peer))))
+        SyncRoutes(
+            store: store, receiver: parts.receiver, signer: parts.signer, trust: parts.trust, limits: configuration.limits
+        ).register(on: group)
+        return router
+    }
+
+    /// Per peer: direction, last success and error, entries behind, bytes pending, held bundles;
+    /// plus the most recent refused bundles.
+    func syncStatus() async throws -> Response {
+        guard let sync else {
+            return JSONResponse.make(.ok, ["node": .string(configuration.nodeID), "mode": "insecure-dev", "peers": []])
+        }
+        var peers: [JSONValue] = []
+        for p in await sync.board.all() {
+            let (behind, pending) = try store.pending(for: p.peer)
+            let inbound = try store.inboundHighWater(p.peer).seq
+            func time(_ t: Int64?) -> JSONValue { t.map { .string(Timestamp.format($0)) } ?? .null }
+            peers.append([
+                "peer": .string(p.peer), "direction": .string(p.direction), "lastAttempt": time(p.lastAttempt),
+                "lastSuccess": time(p.lastSuccess), "lastError": p.lastError.map(JSONValue.string) ?? .null,
+                "consecutiveFailures": .int(Int64(p.consecutiveFailures)), "entriesBehind": .int(Int64(behind)),
+                "bytesPending": .int(Int64(pending)), "bundlesReceivedInSequence": .int(Int64(inbound)),
+                "bundlesSent": .int(Int64(p.bundlesSent)), "bundlesReceived": .int(Int64(p.bundlesReceived)),
+            ])
+        }
+        let refusals = try store.bundleRefusals(limit: 20).map { r -> JSONValue in
+            ["peer": r.peer.map(JSONValue.string) ?? .null, "seq": r.seq.map { .int(Int64($0)) } ?? .null,
+             "reason": .string(r.reason), "evidenceKept": .bool(r.hasEvidence)]
+        }
+        let snapshot = await sync.trust.snapshot()
+        return JSONResponse.make(
+            .ok,
+            [
+                "node": .string(configuration.nodeID), "mode": "mutual-tls", "peers": .array(peers),
+                "denylistVersion": .int(Int64(snapshot.denylist.version)),
+                "registryVersion": .int(Int64(snapshot.registry.version)), "recentRefusals": .array(refusals),
+            ])
+    }
+
+    /// Runs the node until SIGTERM/SIGINT: the API listener, the sync listener, the sync
+    /// scheduler and background rules in one `ServiceGroup`, shut down gracefully together.
+    public func run(
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in },
+        onSyncListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
+        let c = configuration
+        var services: [any Service] = [RulesService(store: store, interval: c.rulesInterval, metrics: metrics, logger: logger)]
+        let api: Application<RouterResponder<NodeRequestContext>>
+        if let sync {
+            api = Application(
+                router: makeRouter(), server: try .tls(.http1(), tlsConfiguration: try sync.security.apiServer()),
+                configuration: .init(address: .hostname(c.listenHost, port: c.listenPort)),
+                onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) }, logger: logger)
+            let syncApp = Application(
+                router: makeSyncRouter(sync), server: try .tls(.http1(), configuration: try sync.security.syncServer(logger: logger)),
+                configuration: .init(address: .hostname(c.syncListenHost, port: c.syncListenPort)),
+                onServerRunning: { channel in await onSyncListening(channel.localAddress?.port ?? 0) }, logger: logger)
+            services.append(syncApp)
+            await sync.trust.reloadFromDisk()
+            let client = try PeerClient(security: sync.security, federation: c.topology.federation, limits: c.limits)
+            services.append(
+                SyncService(
+                    store: store, links: sync.links, client: client, signer: sync.signer, receiver: sync.receiver,
+                    trust: sync.trust, board: sync.board, interval: c.syncInterval, logger: logger))
+        } else {
+            api = Application(
+                router: makeRouter(), configuration: .init(address: .hostname(c.listenHost, port: c.listenPort)),
+                onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) }, logger: logger)
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: [api] + services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
     }
 }
 

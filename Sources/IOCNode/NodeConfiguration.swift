@@ -1,3 +1,4 @@
+import Foundation
 import IOCModel
 
 /// Everything a node needs to run, decoded and validated once at start-up and passed down.
@@ -12,11 +13,26 @@ public struct NodeConfiguration: Sendable {
     /// How often background rules (24-hour dossier warnings) run.
     public var rulesInterval: Duration
     public var durableCommits: Bool
+    /// Mutual TLS with the node's credentials (the default for `serve`), or plain HTTP on
+    /// loopback with no sync listener (`--insecure-dev`, and in-process API tests).
+    public var security: Security
+    public var syncListenHost: String
+    /// 0 picks a free port; the bound port is reported by ``Node/run(onListening:onSyncListening:)``.
+    public var syncListenPort: Int
+    /// How often each link syncs when nothing changed (changes sync within ~200 ms).
+    public var syncInterval: Duration
+
+    public enum Security: Sendable {
+        case insecureDev
+        /// `validationTime` fixes certificate validation time (tests); nil means now.
+        case mutualTLS(NodeCredentials, validationTime: Date? = nil)
+    }
 
     public init(
         topology: Topology, nodeID: String, dataDirectory: String, listenHost: String = "127.0.0.1",
         listenPort: Int = 0, limits: Limits = .default, rulesInterval: Duration = .seconds(30),
-        durableCommits: Bool = false
+        durableCommits: Bool = false, security: Security = .insecureDev, syncListenHost: String = "127.0.0.1",
+        syncListenPort: Int = 0, syncInterval: Duration = .seconds(5)
     ) {
         self.topology = topology
         self.nodeID = nodeID
@@ -26,6 +42,10 @@ public struct NodeConfiguration: Sendable {
         self.limits = limits
         self.rulesInterval = rulesInterval
         self.durableCommits = durableCommits
+        self.security = security
+        self.syncListenHost = syncListenHost
+        self.syncListenPort = syncListenPort
+        self.syncInterval = syncInterval
     }
 
     /// This node's entry in the topology; validated by ``Node/init(configuration:)``.

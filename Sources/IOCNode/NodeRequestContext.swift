@@ -7,6 +7,8 @@ import NIOCore
 public struct NodeRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var user: User?
+    /// The peer node proven by the TLS client certificate (sync listener only).
+    public var peer: String?
     public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {

@@ -70,53 +70,57 @@ extension NodeStore {
         beyond known: VersionVector, visible: ((EntryHeader) -> Bool)? = nil, limits: Limits? = nil
     ) throws -> Delta {
         let limits = limits ?? self.limits
-        return try readSync { db in
-            let mine = try Self.knowledge(db: db)
-            var start: Int64?
-            for origin in mine.origins where mine[origin] > known[origin] {
-                let pos = try Int64.fetchOne(
-                    db, sql: "SELECT pos FROM journal WHERE origin = ? AND seq = ?",
-                    arguments: [origin, Int64(known[origin] + 1)])
-                if let pos { start = min(start ?? pos, pos) }
-            }
-            guard var cursor = start else { return Delta(items: [], complete: true, reached: known) }
-            var items: [BundleItem] = []
-            var reached = known
-            var bytes = 0
-            let chunk = 4096
-            while true {
-                let rows = try Row.fetchAll(
-                    db.cachedStatement(
-                        sql: "SELECT pos, origin, seq, kind, bytes, leaf_hash FROM journal WHERE pos >= ? ORDER BY pos LIMIT ?"),
-                    arguments: [cursor, chunk])
-                for row in rows {
-                    cursor = (row[0] as Int64) + 1
-                    let origin: String = row[1]
-                    let seq = UInt64(row[2] as Int64)
-                    guard seq > known[origin] else { continue }
-                    let content: Data? = row[4]
-                    let hash = Array(row[5] as Data)
-                    // Personal data (local-only kinds) never leaves: hash only, whatever `visible` says.
-                    let localOnly = RecordKind(rawValue: row[3] as String? ?? "")?.isLocalOnly == true
-                    var item = BundleItem.withheld(origin: origin, seq: seq, leafHash: hash)
-                    if let content, !localOnly {
-                        let raw = Array(content)
-                        // Without a filter every entry is visible; decode headers only to ask one.
-                        if let visible {
-                            if let header = try? EntryHeader(decoding: raw), visible(header) { item = .entry(raw) }
-                        } else {
-                            item = .entry(raw)
-                        }
+        return try readSync { db in try Self.delta(db: db, beyond: known, visible: visible, limits: limits) }
+    }
+
+    static func delta(
+        db: Database, beyond known: VersionVector, visible: ((EntryHeader) -> Bool)?, limits: Limits
+    ) throws -> Delta {
+        let mine = try Self.knowledge(db: db)
+        var start: Int64?
+        for origin in mine.origins where mine[origin] > known[origin] {
+            let pos = try Int64.fetchOne(
+                db, sql: "SELECT pos FROM journal WHERE origin = ? AND seq = ?",
+                arguments: [origin, Int64(known[origin] + 1)])
+            if let pos { start = min(start ?? pos, pos) }
+        }
+        guard var cursor = start else { return Delta(items: [], complete: true, reached: known) }
+        var items: [BundleItem] = []
+        var reached = known
+        var bytes = 0
+        let chunk = 4096
+        while true {
+            let rows = try Row.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT pos, origin, seq, kind, bytes, leaf_hash FROM journal WHERE pos >= ? ORDER BY pos LIMIT ?"),
+                arguments: [cursor, chunk])
+            for row in rows {
+                cursor = (row[0] as Int64) + 1
+                let origin: String = row[1]
+                let seq = UInt64(row[2] as Int64)
+                guard seq > known[origin] else { continue }
+                let content: Data? = row[4]
+                let hash = Array(row[5] as Data)
+                // Personal data (local-only kinds) never leaves: hash only, whatever `visible` says.
+                let localOnly = RecordKind(rawValue: row[3] as String? ?? "")?.isLocalOnly == true
+                var item = BundleItem.withheld(origin: origin, seq: seq, leafHash: hash)
+                if let content, !localOnly {
+                    let raw = Array(content)
+                    // Without a filter every entry is visible; decode headers only to ask one.
+                    if let visible {
+                        if let header = try? EntryHeader(decoding: raw), visible(header) { item = .entry(raw) }
+                    } else {
+                        item = .entry(raw)
                     }
-                    if items.count + 1 > limits.bundleEntriesMax || bytes + item.byteCount > limits.bundlePayloadBytesMax {
-                        return Delta(items: items, complete: false, reached: reached)
-                    }
-                    bytes += item.byteCount
-                    items.append(item)
-                    reached[origin] = seq
                 }
-                if rows.count < chunk { return Delta(items: items, complete: true, reached: reached) }
+                if items.count + 1 > limits.bundleEntriesMax || bytes + item.byteCount > limits.bundlePayloadBytesMax {
+                    return Delta(items: items, complete: false, reached: reached)
+                }
+                bytes += item.byteCount
+                items.append(item)
+                reached[origin] = seq
             }
+            if rows.count < chunk { return Delta(items: items, complete: true, reached: reached) }
         }
     }
 
@@ -166,94 +170,7 @@ extension NodeStore {
     ) throws -> ApplyReport {
         let decodedAt = ContinuousClock.now
         var result = try writeSync { tx in
-            var report = ApplyReport()
-            var known: [String: UInt64] = [:]
-            var states: [RecordID: RecordState] = [:]
-            // Records whose only change is the one applied here: saved without a state copy.
-            var basePositions: [RecordID: Int64] = [:]
-            // How many changes this bundle holds per record: a create that is its record's only
-            // change here, for a record this node does not have, needs no merge at all.
-            var changesPerRecord: [RecordID: Int] = [:]
-            for case .entry(let e, _, _) in decoded { changesPerRecord[e.recordID, default: 0] += 1 }
-            var singleCreates = 0
-            func position(_ origin: String, _ seq: UInt64) throws -> Bool {
-                let k = try known[origin] ?? tx.knowledge(of: origin)
-                known[origin] = k
-                if seq <= k {
-                    report.duplicates += 1
-                    return false
-                }
-                if seq > k + 1 {
-                    report.gaps += 1
-                    return false
-                }
-                known[origin] = seq
-                return true
-            }
-            for d in decoded {
-                switch d as DecodedItem {
-                case .withheld(let origin, let seq, let hash):
-                    guard try position(origin, seq) else { continue }
-                    try tx.db.cachedStatement(
-                        sql: "INSERT INTO journal(origin, seq, leaf_hash) VALUES (?, ?, ?)"
-                    ).execute(arguments: [origin, Int64(seq), Data(hash)])
-                    report.withheld += 1
-                case .entry(let entry, let bytes, let leafHash):
-                    guard try position(entry.origin, entry.seq) else { continue }
-                    let header = entry.header
-                    let isLocalOnly = RecordKind(rawValue: entry.kind)?.isLocalOnly == true
-                    let admission = isLocalOnly ? .refuse("local-only record sent by a peer") : admit(header, entry)
-                    if case .refuse(let reason) = admission {
-                        // Keep the position contiguous with its hash; never store the content.
-                        try tx.db.cachedStatement(
-                            sql: "INSERT INTO journal(origin, seq, leaf_hash) VALUES (?, ?, ?)"
-                        ).execute(arguments: [entry.origin, Int64(entry.seq), leafHash])
-                        try tx.refuse(entry.dot, recordID: entry.recordID, reason: reason)
-                        report.refused.append("\(entry.dot): \(reason)")
-                        continue
-                    }
-                    let pos = try tx.appendJournal(entry: entry, blob: bytes, leafHash: leafHash)
-                    if !observe(entry.hlc) {
-                        try tx.flagClockSkew(origin: entry.origin, hlc: entry.hlc)
-                        if !report.clockSkewOrigins.contains(entry.origin) { report.clockSkewOrigins.append(entry.origin) }
-                    }
-                    if entry.op == .create, changesPerRecord[entry.recordID] == 1, try !tx.exists(entry.recordID) {
-                        if let refusal = RecordState.check(entry) {
-                            try tx.refuse(entry.dot, recordID: entry.recordID, reason: refusal.description)
-                            report.refused.append("\(entry.dot): \(refusal)")
-                            continue
-                        }
-                        try tx.saveSingleCreate(entry, basePosition: pos)
-                        singleCreates += 1
-                        report.applied += 1
-                        continue
-                    }
-                    var isNew = false
-                    var state: RecordState
-                    if let cached = states[entry.recordID] {
-                        state = cached
-                    } else if let stored = try tx.load(entry.recordID) {
-                        state = stored
-                    } else {
-                        state = RecordState(id: entry.recordID, kind: entry.kind)
-                        isNew = true
-                    }
-                    if let refusal = state.apply(entry) {
-                        try tx.refuse(entry.dot, recordID: entry.recordID, reason: refusal.description)
-                        report.refused.append("\(entry.dot): \(refusal)")
-                        continue
-                    }
-                    states[entry.recordID] = state
-                    if isNew { basePositions[entry.recordID] = pos } else { basePositions[entry.recordID] = nil }
-                    report.applied += 1
-                }
-            }
-            for (origin, seq) in known { try tx.setKnowledge(origin: origin, seq: seq) }
-            for state in states.values { try tx.save(state, basePosition: basePositions[state.id]) }
-            report.recordsChanged = states.count + singleCreates
-            if let peerKnowledge { try tx.recordPeerKnowledge(peer, peerKnowledge) }
-            report.knowledgeAfter = try Self.knowledge(db: tx.db)
-            return report
+            try tx.applyItems(decoded, from: peer, peerKnowledge: peerKnowledge, admit: admit)
         }
         result.writeSeconds = Self.seconds(ContinuousClock.now - decodedAt)
         return result
@@ -290,6 +207,104 @@ extension NodeStore {
             }
             return h.finish()
         }
+    }
+}
+
+extension StoreTransaction {
+    /// The body of ``NodeStore/apply(decoded:from:peerKnowledge:admit:)``, inside the caller's
+    /// transaction, so a signed bundle's channel bookkeeping commits together with its entries.
+    func applyItems(
+        _ decoded: [NodeStore.DecodedItem], from peer: String, peerKnowledge: VersionVector?,
+        admit: (EntryHeader, JournalEntry) -> Admission
+    ) throws -> ApplyReport {
+        var report = ApplyReport()
+        var known: [String: UInt64] = [:]
+        var states: [RecordID: RecordState] = [:]
+        // Records whose only change is the one applied here: saved without a state copy.
+        var basePositions: [RecordID: Int64] = [:]
+        // How many changes this bundle holds per record: a create that is its record's only
+        // change here, for a record this node does not have, needs no merge at all.
+        var changesPerRecord: [RecordID: Int] = [:]
+        for case .entry(let e, _, _) in decoded { changesPerRecord[e.recordID, default: 0] += 1 }
+        var singleCreates = 0
+        func position(_ origin: String, _ seq: UInt64) throws -> Bool {
+            let k = try known[origin] ?? knowledge(of: origin)
+            known[origin] = k
+            if seq <= k {
+                report.duplicates += 1
+                return false
+            }
+            if seq > k + 1 {
+                report.gaps += 1
+                return false
+            }
+            known[origin] = seq
+            return true
+        }
+        for d in decoded {
+            switch d as NodeStore.DecodedItem {
+            case .withheld(let origin, let seq, let hash):
+                guard try position(origin, seq) else { continue }
+                try db.cachedStatement(
+                    sql: "INSERT INTO journal(origin, seq, leaf_hash) VALUES (?, ?, ?)"
+                ).execute(arguments: [origin, Int64(seq), Data(hash)])
+                report.withheld += 1
+            case .entry(let entry, let bytes, let leafHash):
+                guard try position(entry.origin, entry.seq) else { continue }
+                let header = entry.header
+                let isLocalOnly = RecordKind(rawValue: entry.kind)?.isLocalOnly == true
+                let admission = isLocalOnly ? .refuse("local-only record sent by a peer") : admit(header, entry)
+                if case .refuse(let reason) = admission {
+                    // Keep the position contiguous with its hash; never store the content.
+                    try db.cachedStatement(
+                        sql: "INSERT INTO journal(origin, seq, leaf_hash) VALUES (?, ?, ?)"
+                    ).execute(arguments: [entry.origin, Int64(entry.seq), leafHash])
+                    try refuse(entry.dot, recordID: entry.recordID, reason: reason)
+                    report.refused.append("\(entry.dot): \(reason)")
+                    continue
+                }
+                let pos = try appendJournal(entry: entry, blob: bytes, leafHash: leafHash)
+                if !store.observe(entry.hlc) {
+                    try flagClockSkew(origin: entry.origin, hlc: entry.hlc)
+                    if !report.clockSkewOrigins.contains(entry.origin) { report.clockSkewOrigins.append(entry.origin) }
+                }
+                if entry.op == .create, changesPerRecord[entry.recordID] == 1, try !exists(entry.recordID) {
+                    if let refusal = RecordState.check(entry) {
+                        try refuse(entry.dot, recordID: entry.recordID, reason: refusal.description)
+                        report.refused.append("\(entry.dot): \(refusal)")
+                        continue
+                    }
+                    try saveSingleCreate(entry, basePosition: pos)
+                    singleCreates += 1
+                    report.applied += 1
+                    continue
+                }
+                var isNew = false
+                var state: RecordState
+                if let cached = states[entry.recordID] {
+                    state = cached
+                } else if let stored = try load(entry.recordID) {
+                    state = stored
+                } else {
+                    state = RecordState(id: entry.recordID, kind: entry.kind)
+                    isNew = true
+                }
+                if let refusal = state.apply(entry) {
+                    try refuse(entry.dot, recordID: entry.recordID, reason: refusal.description)
+                    report.refused.append("\(entry.dot): \(refusal)")
+                    continue
+                }
+                states[entry.recordID] = state
+                if isNew { basePositions[entry.recordID] = pos } else { basePositions[entry.recordID] = nil }
+                report.applied += 1
+            }
+        }
+        for (origin, seq) in known { try setKnowledge(origin: origin, seq: seq) }
+        for state in states.values { try save(state, basePosition: basePositions[state.id]) }
+        report.recordsChanged = states.count + singleCreates
+        if let peerKnowledge { try recordPeerKnowledge(peer, peerKnowledge) }
+        report.knowledgeAfter = try NodeStore.knowledge(db: db)
+        return report
     }
 }
 

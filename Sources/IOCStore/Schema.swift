@@ -92,6 +92,63 @@ enum Schema {
                     );
                     """)
         }
+        m.registerMigration("v2-channels") { db in
+            try db.execute(
+                sql: """
+                    -- Signed bundles this node sent, per peer channel. The envelope is kept until the
+                    -- peer acknowledges it, so a retry (or the next file) resends the same bytes.
+                    CREATE TABLE channel_out (
+                        peer TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        hash BLOB NOT NULL,
+                        envelope BLOB,
+                        bytes INTEGER NOT NULL,
+                        entries INTEGER NOT NULL,
+                        reached BLOB NOT NULL,
+                        knowledge BLOB NOT NULL,
+                        ack INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        acked INTEGER NOT NULL DEFAULT 0,
+                        PRIMARY KEY(peer, seq)
+                    ) WITHOUT ROWID;
+
+                    -- Every bundle accepted from a peer, in channel order: replays are recognised by
+                    -- (seq, hash), forks by the same seq with another hash.
+                    CREATE TABLE channel_in (
+                        peer TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        hash BLOB NOT NULL,
+                        entries INTEGER NOT NULL,
+                        at INTEGER NOT NULL,
+                        PRIMARY KEY(peer, seq)
+                    ) WITHOUT ROWID;
+
+                    -- Verified bundles that arrived ahead of a missing one: applied when the gap fills.
+                    CREATE TABLE channel_held (
+                        peer TEXT NOT NULL,
+                        seq INTEGER NOT NULL,
+                        hash BLOB NOT NULL,
+                        envelope BLOB NOT NULL,
+                        at INTEGER NOT NULL,
+                        PRIMARY KEY(peer, seq)
+                    ) WITHOUT ROWID;
+
+                    -- Bundles refused before anything was applied, with the reason; forks keep the
+                    -- conflicting envelope as evidence.
+                    CREATE TABLE bundle_refusal (
+                        id INTEGER PRIMARY KEY,
+                        peer TEXT,
+                        seq INTEGER,
+                        hash BLOB,
+                        reason TEXT NOT NULL,
+                        evidence BLOB,
+                        at INTEGER NOT NULL
+                    );
+
+                    -- The newest CA-signed trust documents (registry, denylist) this node has seen.
+                    CREATE TABLE trust_doc (kind TEXT PRIMARY KEY, version INTEGER NOT NULL, bytes BLOB NOT NULL);
+                    """)
+        }
         return m
     }
 }

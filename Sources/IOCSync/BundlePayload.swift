@@ -32,6 +32,9 @@ public struct BundlePayload: Sendable, Hashable {
     public var channelSeq: UInt64
     /// SHA-256 of the previous bundle's payload on this channel (32 zero bytes for the first).
     public var prevHash: [UInt8]
+    /// The highest sequence the sender has accepted, gapless, on the reverse channel (to → from):
+    /// how a receiver learns which of its own bundles arrived, over HTTP or by file.
+    public var ack: UInt64
     public var policyVersion: UInt64
     /// The sender's knowledge: highest contiguous sequence it holds per origin.
     public var knowledge: VersionVector
@@ -42,7 +45,7 @@ public struct BundlePayload: Sendable, Hashable {
     public var extensions: [UInt8]
 
     public init(
-        from: String, to: String, channelSeq: UInt64, prevHash: [UInt8], policyVersion: UInt64,
+        from: String, to: String, channelSeq: UInt64, prevHash: [UInt8], ack: UInt64 = 0, policyVersion: UInt64,
         knowledge: VersionVector, stable: VersionVector = VersionVector(), createdAt: Int64, items: [BundleItem],
         extensions: [UInt8] = []
     ) {
@@ -50,6 +53,7 @@ public struct BundlePayload: Sendable, Hashable {
         self.to = to
         self.channelSeq = channelSeq
         self.prevHash = prevHash
+        self.ack = ack
         self.policyVersion = policyVersion
         self.knowledge = knowledge
         self.stable = stable
@@ -66,6 +70,7 @@ public struct BundlePayload: Sendable, Hashable {
         w.string(to)
         w.uvarint(channelSeq)
         w.raw(prevHash.count == 32 ? prevHash : [UInt8](repeating: 0, count: 32))
+        w.uvarint(ack)
         w.uvarint(policyVersion)
         w.vector(knowledge)
         w.vector(stable)
@@ -96,6 +101,7 @@ public struct BundlePayload: Sendable, Hashable {
         to = try r.string()
         channelSeq = try r.uvarint()
         prevHash = Array(try r.take(32))
+        ack = try r.uvarint()
         policyVersion = try r.uvarint()
         knowledge = try r.vector()
         stable = try r.vector()

@@ -11,7 +11,7 @@ struct TopologyDocumentDecoder {
     static let unitKeys = [
         "code", "name", "level", "parent", "validFrom", "validTo", "successors", "sector", "categories",
     ]
-    static let nodeKeys = ["id", "mode", "unit", "parent", "url"]
+    static let nodeKeys = ["id", "mode", "unit", "parent", "url", "sync"]
 
     /// The decoded document and what validation needs to know about what was left out.
     struct Draft {
@@ -88,12 +88,13 @@ struct TopologyDocumentDecoder {
         // A parent of the wrong type is reported here and then treated as absent.
         let parent = reader.optional("parent", in: fields, at: path).value
         let url = reader.required("url", in: fields, at: path)
+        let sync = reader.optional("sync", in: fields, at: path).value
         guard let id else { return }
         guard let mode else {
             rejectedNodeIDs.insert(id)
             return
         }
-        nodes.append(NodeDescriptor(id: id, mode: mode, unit: unit ?? "", parent: parent, url: url ?? ""))
+        nodes.append(NodeDescriptor(id: id, mode: mode, unit: unit ?? "", parent: parent, url: url ?? "", syncURL: sync))
         nodePositions.append(position)
     }
 

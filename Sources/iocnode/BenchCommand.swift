@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import IOCIdentity
 import IOCModel
 import IOCNode
 import IOCStore
@@ -54,13 +55,16 @@ struct BenchCommand: AsyncParsableCommand {
             let file = dir + "/backlog.iocb"
             let exportStart = ContinuousClock.now
             let writer = try BundleFileWriter(path: file)
-            let bundles = try BundleExchange(store: source).exportStreaming(to: "province") { try writer.append($0) }
+            let certs = CertsDirectory(path: dir + "/certs")
+            try certs.initialise(federation: "bench", nodes: ["province", "hai-chau"], force: true)
+            let signer = BundleSigner(nodeID: "hai-chau", key: try certs.readSigningKey("hai-chau"))
+            let (bundles, _) = try BundleExchange(store: source, signer: signer).export(to: "province") { try writer.append($0) }
             try writer.finish()
             let exportSeconds = (ContinuousClock.now - exportStart).seconds
 
             let child = Process()
             child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            child.arguments = ["bundle", "import", "--data", dir + "/province", file, "--stats-json"]
+            child.arguments = ["bundle", "import", "--data", dir + "/province", file, "--certs", certs.path, "--stats-json"]
             let pipe = Pipe()
             child.standardOutput = pipe
             try child.run()
@@ -78,9 +82,8 @@ struct BenchCommand: AsyncParsableCommand {
                 backlog entries           \(entries) (mean entry \(payloadBytes / max(1, entries)) B uncompressed)
                 author (district)         \(Int(Double(entries) / authorSeconds)) entries/s
                 export to bundles         \(bundles) bundles in \(String(format: "%.2f", exportSeconds)) s
-                bytes on the wire         \(wire) B = \(String(format: "%.1f", Double(wire) / Double(entries))) B/entry (signed-envelope framing, zstd-3)
+                bytes on the wire         \(wire) B = \(String(format: "%.1f", Double(wire) / Double(entries))) B/entry (signed DSSE envelopes, zstd-3)
                 apply (province process)  \(applied) entries in \(String(format: "%.2f", seconds)) s = \(Int(Double(applied) / max(seconds, 0.000001))) entries/s
-                  of which decode         \(String(format: "%.2f", stats["decodeSeconds"]?.doubleValue ?? 0)) s, write transactions \(String(format: "%.2f", stats["writeSeconds"]?.doubleValue ?? 0)) s
                 peak RSS (province)       \(String(format: "%.1f", rss)) MiB
                 """)
             guard applied == entries else { throw ValidationError("applied \(applied) of \(entries) entries") }

@@ -1,75 +1,115 @@
 import ArgumentParser
 import Foundation
+import IOCIdentity
 import IOCNode
 import IOCStore
 import IOCSync
 
 struct BundleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bundle", abstract: "Carry deltas between nodes as files (for a unit with no link).",
+        commandName: "bundle", abstract: "Carry signed deltas between nodes as files (for a unit with no link).",
         subcommands: [Export.self, Import.self])
 
     struct Export: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write every change PEER lacks to a bundle file.")
+        static let configuration = CommandConfiguration(
+            abstract: "Write every change PEER lacks to a signed bundle file (unacknowledged bundles are included again).")
         @OptionGroup var data: DataOptions
         @Option(help: "The node the file is for.")
         var to: String
         @Option(help: "Output file.")
         var out: String
+        @Option(help: "Certificates directory written by `iocnode certs init` (holds this node's signing key).")
+        var certs: String = "certs"
 
         func run() async throws {
             let store = try data.openStore()
+            let key = try CertsDirectory(path: certs).readSigningKey(store.nodeID)
             let writer = try BundleFileWriter(path: out)
-            let count = try BundleExchange(store: store).exportStreaming(to: to) { try writer.append($0) }
+            let exchange = BundleExchange(store: store, signer: BundleSigner(nodeID: store.nodeID, key: key))
+            let (bundles, entries) = try exchange.export(to: to) { try writer.append($0) }
             try writer.finish()
-            print("wrote \(count) bundle(s), \(writer.bytesWritten) bytes, for \(to) to \(out)")
+            say("wrote \(bundles) signed bundle(s), \(entries) entries, \(writer.bytesWritten) bytes, for \(to) to \(out)")
         }
     }
 
     struct Import: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Verify and apply a bundle file addressed to this node.")
+        static let configuration = CommandConfiguration(abstract: "Verify and apply a signed bundle file addressed to this node.")
         @OptionGroup var data: DataOptions
         @Argument(help: "The bundle file.")
         var file: String
+        @Option(help: "Certificates directory (CA certificate, registry and denylist).")
+        var certs: String = "certs"
         @Flag(help: "Print one JSON line of statistics (bundles, entries applied, seconds, peak RSS).")
         var statsJSON = false
 
         func run() async throws {
             let store = try data.openStore()
+            let dir = CertsDirectory(path: certs)
+            guard let registry = try dir.readDocument(dir.registry) else {
+                throw ValidationError("No registry in \(certs); pass the federation's --certs directory.")
+            }
+            let ca = try dir.readCA()
+            let federation = try NodeStore.identity(path: data.data + "/node.sqlite").federation
+            let trust = try TrustStore(
+                federation: federation, ca: ca, knownNodes: [], registry: registry, denylist: try dir.readDocument(dir.denylist),
+                store: store, certs: dir)
+            await trust.reloadFromDisk()
             let reader: BundleFileReader
             do {
                 reader = try BundleFileReader(path: file)
             } catch {
                 throw ValidationError("\(file) is not a valid bundle file: \(error)")
             }
-            let exchange = BundleExchange(store: store)
-            var r = ApplyReport()
+            let receiver = BundleReceiver(store: store, trust: trust, limits: store.limits)
+            let snapshot = await trust.snapshot()
+            let me = store.nodeID
+            let limits = store.limits
+            var outcomes: [String: Int] = [:]
+            var applied = 0
+            var reasons: [String] = []
             let started = ContinuousClock.now
             var bundles = 0
-            // Two stages on two cores: decode bundle n+1 while bundle n is being written.
-            let nodeID = store.nodeID
-            let limits = exchange.limits
-            func prepare(_ envelope: Envelope?) -> Task<BundleExchange.PreparedBundle, any Error>? {
-                envelope.map { e in Task.detached { try BundleExchange.prepare(e, for: nodeID, limits: limits) } }
+            // Two stages on two cores: verify and decode bundle n+1 while bundle n is being written.
+            typealias Checked = Result<VerifiedBundle, BundleRefusal>
+            func verify(_ bytes: [UInt8]?) -> Task<Checked, Never>? {
+                bytes.map { b in
+                    Task.detached {
+                        do throws(BundleRefusal) {
+                            return .success(try BundleReceiver.verify(b, me: me, trust: snapshot, limits: limits, transportPeer: nil))
+                        } catch {
+                            return .failure(error)
+                        }
+                    }
+                }
             }
-            var pending = prepare(try reader.next())
+            var pending = verify(try reader.next())
             while let task = pending {
-                let prepared = try await task.value
-                pending = prepare(try reader.next())
-                r.absorb(try exchange.apply(prepared))
+                let checked = await task.value
+                pending = verify(try reader.next())
                 bundles += 1
+                switch checked {
+                case .success(let v):
+                    let receipt = try await receiver.accept(v)
+                    outcomes[receipt.outcome, default: 0] += 1
+                    applied += receipt.applied
+                    if let reason = receipt.reason { reasons.append("bundle \(v.position.seq): \(reason)") }
+                case .failure(let refusal):
+                    try store.logBundleRefusal(peer: refusal.peer, seq: refusal.seq, hash: nil, reason: refusal.reason)
+                    outcomes["refused", default: 0] += 1
+                    reasons.append(refusal.reason)
+                }
             }
             let seconds = (ContinuousClock.now - started).seconds
             if statsJSON {
                 say(
-                    "{\"bundles\":\(bundles),\"applied\":\(r.applied),\"seconds\":\(seconds),\"decodeSeconds\":\(r.decodeSeconds),\"writeSeconds\":\(r.writeSeconds),\"peakRSSBytes\":\(ProcessStats.peakRSSBytes())}"
+                    "{\"bundles\":\(bundles),\"applied\":\(applied),\"refused\":\(outcomes["refused", default: 0] + outcomes["fork", default: 0]),\"seconds\":\(seconds),\"peakRSSBytes\":\(ProcessStats.peakRSSBytes())}"
                 )
-                return
+            } else {
+                let summary = ["applied", "replay", "held", "fork", "refused"].map { "\($0) \(outcomes[$0, default: 0])" }
+                say("bundles \(bundles): \(summary.joined(separator: ", ")); entries applied \(applied)")
+                for line in reasons.prefix(20) { say("  \(line)") }
             }
-            print(
-                "applied \(r.applied), hash-only \(r.withheld), duplicates \(r.duplicates), gaps \(r.gaps), refused \(r.refused.count), records changed \(r.recordsChanged)"
-            )
-            for line in r.refused.prefix(20) { print("  refused \(line)") }
+            if outcomes["refused", default: 0] + outcomes["fork", default: 0] > 0 { throw ExitCode(1) }
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IOCIdentity
 import IOCModel
 import IOCNode
 import IOCStore
@@ -22,10 +23,13 @@ struct DemoCommand: AsyncParsableCommand {
         guard let descriptor = topo.node(id: node) else { throw ValidationError("Node '\(node)' is not in \(topology).") }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("iocnode-demo-\(getpid())").path
         let (host, port) = try parseListen(listen)
+        // A throwaway federation CA and node certificates, so the demo runs exactly like production: HTTPS.
+        let certs = CertsDirectory(path: dir + "/certs")
+        try certs.initialise(federation: topo.federation, nodes: topo.nodes.map(\.id), hosts: topo.certificateHosts)
         let n = try Node(
             configuration: NodeConfiguration(
                 topology: topo, nodeID: node, dataDirectory: dir, listenHost: host, listenPort: port,
-                rulesInterval: .seconds(5)))
+                rulesInterval: .seconds(5), security: .mutualTLS(try NodeCredentials(certs: certs, nodeID: node))))
         let written = try await SampleData.seed(store: n.store, unit: descriptor.unit)
         let (_, token) = try n.store.addUser(name: "Người vận hành demo", role: .admin, unit: nil, sector: nil)
         let unitName = topo.unit(code: descriptor.unit)?.name ?? descriptor.unit
@@ -38,9 +42,9 @@ struct DemoCommand: AsyncParsableCommand {
                         """
                         IOC Federation demo — node \(node) (\(descriptor.mode.rawValue), \(unitName))
                         data:  \(dir) (\(written) sample records; removed when the demo stops)
-                        API:   http://\(host):\(port)/api/v1/field-reports
+                        API:   https://\(host):\(port)/api/v1/field-reports (certificate from the demo's private CA)
                         token: \(token)
-                        try:   curl -H 'Authorization: Bearer \(token)' http://\(host):\(port)/api/v1/reports/summary?period=day
+                        try:   curl --cacert \(certs.caCertificate) -H 'Authorization: Bearer \(token)' https://\(host):\(port)/api/v1/reports/summary?period=day
                         Ctrl-C stops the node.
                         """)
                 }

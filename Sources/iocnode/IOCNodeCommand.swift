@@ -10,7 +10,9 @@ struct IOCNodeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iocnode",
         abstract: "One node of an IOC federation: province, district (commune/ward) or sector operation centre.",
-        subcommands: [ServeCommand.self, UserCommand.self, BundleCommand.self, DemoCommand.self, BenchCommand.self])
+        subcommands: [
+            ServeCommand.self, CertsCommand.self, UserCommand.self, BundleCommand.self, DemoCommand.self, BenchCommand.self,
+        ])
 }
 
 /// Options shared by commands that open a node's data directory.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IOCIdentity
 import IOCModel
 import IOCNode
 
@@ -19,6 +20,14 @@ struct ServeCommand: AsyncParsableCommand {
     var rulesInterval: Int = 30
     @Flag(help: "Make every commit survive power loss (fsync per commit), not only a process crash.")
     var durable = false
+    @Option(help: "Certificates directory laid out by `iocnode certs init` (CA, this node's key and certificate, registry).")
+    var certs: String = "certs"
+    @Option(help: "HOST:PORT for the mutual-TLS sync listener (default: the node's sync URL in the topology, on 127.0.0.1).")
+    var syncListen: String?
+    @Option(help: "Seconds between sync rounds when nothing changed (changes sync at once).")
+    var syncInterval: Int = 5
+    @Flag(help: "Plain HTTP on loopback, no sync listener and no peers: for local development only.")
+    var insecureDev = false
 
     func run() async throws {
         let topo = try loadTopology(topology)
@@ -26,14 +35,30 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("Node '\(node)' is not in \(topology). Known: \(topo.nodes.map(\.id).joined(separator: ", ")).")
         }
         let (host, port) = try listen.map(parseListen) ?? ("127.0.0.1", URLComponents(string: descriptor.url)?.port ?? 0)
+        let (syncHost, syncPort) = try syncListen.map(parseListen) ?? ("127.0.0.1", descriptor.syncEndpoint.port)
+        let security: NodeConfiguration.Security
+        if insecureDev {
+            guard ["127.0.0.1", "::1", "localhost"].contains(host) else {
+                throw ValidationError("--insecure-dev serves plain HTTP and is allowed on loopback only (127.0.0.1, ::1), not on \(host).")
+            }
+            security = .insecureDev
+        } else {
+            do {
+                security = .mutualTLS(try NodeCredentials(certs: CertsDirectory(path: certs), nodeID: node))
+            } catch let e as IdentityError {
+                throw ValidationError("\(e.message)\n(For local development without certificates: --insecure-dev.)")
+            }
+        }
         let n = try Node(
             configuration: NodeConfiguration(
                 topology: topo, nodeID: node, dataDirectory: data, listenHost: host, listenPort: port,
-                rulesInterval: .seconds(max(1, rulesInterval)), durableCommits: durable))
+                rulesInterval: .seconds(max(1, rulesInterval)), durableCommits: durable, security: security,
+                syncListenHost: syncHost, syncListenPort: syncPort, syncInterval: .seconds(max(1, syncInterval))))
         let mode = descriptor.mode.rawValue
-        try await n.run { port in
-            say("iocnode \(node) (\(mode)) listening on http://\(host):\(port)")
-        }
+        let scheme = insecureDev ? "http" : "https"
+        try await n.run(
+            onListening: { port in say("iocnode \(node) (\(mode)) listening on \(scheme)://\(host):\(port)") },
+            onSyncListening: { port in say("iocnode \(node) sync (mutual TLS) listening on https://\(syncHost):\(port)") })
     }
 }
 

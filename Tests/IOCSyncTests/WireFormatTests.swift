@@ -22,7 +22,7 @@ import Testing
 
     static var payload: BundlePayload {
         BundlePayload(
-            from: "hai-chau", to: "province", channelSeq: 7, prevHash: Array(repeating: 0xAB, count: 32), policyVersion: 2,
+            from: "hai-chau", to: "province", channelSeq: 7, prevHash: Array(repeating: 0xAB, count: 32), ack: 4, policyVersion: 2,
             knowledge: VersionVector(["hai-chau": 1, "province": 3]), stable: VersionVector(["province": 1]),
             createdAt: 1_790_000_000_000,
             items: [.entry(entry.encoded()), .withheld(origin: "hai-chau", seq: 2, leafHash: Array(repeating: 0x11, count: 32))])

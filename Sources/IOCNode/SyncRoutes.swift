@@ -1,0 +1,133 @@
+import Foundation
+import Hummingbird
+import IOCIdentity
+import IOCModel
+import IOCStore
+import NIOCore
+import NIOSSL
+import X509
+
+/// Identifies the peer node on the sync listener from its TLS client certificate (already
+/// verified at the handshake) and checks it again per request: a denylist installed since the
+/// connection opened refuses its next request. Only topology neighbours (parent, children) sync.
+struct PeerIdentityMiddleware: RouterMiddleware {
+    typealias Context = NodeRequestContext
+    let trust: TrustStore
+    let neighbours: Set<String>
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        guard let nio = try await context.channel.nioSSL_peerCertificate().get(),
+            let leaf = try? Certificate(derEncoded: try nio.toDERBytes())
+        else { throw APIError(.unauthorized, code: "certificate_required", message: "A client certificate is required.") }
+        let snapshot = await trust.snapshot()
+        let node: String
+        switch NodeIdentityPolicy.identify(leaf, federation: snapshot.federation, role: .client) {
+        case .success(let n): node = n
+        case .failure(let e): throw APIError.forbidden(e.message)
+        }
+        if snapshot.denylist.revokes(serial: leaf.serialNumber.hex) {
+            throw APIError.forbidden("The certificate of node '\(node)' is revoked.")
+        }
+        guard neighbours.contains(node) else {
+            throw APIError.forbidden("Node '\(node)' is not a sync neighbour of this node (only parent and children sync).")
+        }
+        var context = context
+        context.peer = node
+        return try await next(request, context)
+    }
+}
+
+/// The node-to-node endpoints under `/sync/v1`, served only on the mutual-TLS listener.
+struct SyncRoutes: Sendable {
+    let store: NodeStore
+    let receiver: BundleReceiver
+    let signer: BundleSigner
+    let trust: TrustStore
+    let limits: Limits
+
+    static let envelopeType = "application/vnd.ioc.envelope"
+
+    func register(on group: RouterGroup<NodeRequestContext>) {
+        group.post("bundles") { request, context in try await push(request, context) }
+        group.get("bundles") { request, context in try await pull(request, context) }
+        group.get("trust") { _, _ in try await trustDocuments() }
+        group.post("trust") { request, _ in try await installTrust(request) }
+    }
+
+    /// A peer pushes one signed bundle; the answer is a receipt with our high-water mark.
+    func push(_ request: Request, _ context: NodeRequestContext) async throws -> Response {
+        let peer = try context.requirePeer()
+        let body = try await Self.readBody(request, max: limits.bundleWireBytesMax)
+        let receipt = try await receiver.receive(body, transportPeer: peer)
+        let status: HTTPResponse.Status =
+            switch receipt.outcome {
+            case "applied", "replay", "held": .ok
+            case "fork": .conflict
+            default: .unprocessableContent
+            }
+        return JSONResponse.make(status, receipt.json)
+    }
+
+    /// A peer pulls the next bundle for it, acknowledging with `after` every bundle it holds.
+    func pull(_ request: Request, _ context: NodeRequestContext) async throws -> Response {
+        let peer = try context.requirePeer()
+        guard let text = request.uri.queryParameters.get("after"), let after = UInt64(text) else {
+            throw APIError(.badRequest, code: "invalid_parameter", message: "Query parameter 'after' (a bundle sequence) is required.")
+        }
+        try store.acknowledge(peer: peer, upTo: after)
+        let now = store.now()
+        let signer = self.signer
+        let bundle = try store.unacknowledged(peer).first { $0.seq > after }
+            ?? store.nextOutbound(to: peer, force: false, seal: { try signer.seal($0, now: now) })
+        guard let bundle else { return Response(status: .noContent) }
+        return Response(
+            status: .ok, headers: [.contentType: Self.envelopeType],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: bundle.envelope)))
+    }
+
+    func trustDocuments() async throws -> Response {
+        let docs = try await trust.documents()
+        return JSONResponse.make(.ok, .object(docs.mapValues { .string(Data($0).base64EncodedString()) }))
+    }
+
+    /// The parent hands down newer CA-signed documents (denylist, registry); each is verified.
+    func installTrust(_ request: Request) async throws -> Response {
+        let body = try await Self.readBody(request, max: 1 << 20)
+        guard case .object(let docs) = try JSONValue.parse(body) else {
+            throw APIError(.badRequest, code: "invalid_json", message: "Expected an object of trust documents.")
+        }
+        var installed: [JSONValue] = []
+        for (kind, value) in docs {
+            guard let b64 = value.stringValue, let bytes = Data(base64Encoded: b64) else { continue }
+            do {
+                if try await trust.install(kind: kind, bytes: Array(bytes)) { installed.append(.string(kind)) }
+            } catch {
+                throw APIError.forbidden("Refused the \(kind) document: \(error)")
+            }
+        }
+        return JSONResponse.make(.ok, ["installed": .array(installed)])
+    }
+
+    /// Reads a body only after checking its declared length against the limit, and stops reading
+    /// at the limit whatever the peer declared.
+    static func readBody(_ request: Request, max: Int) async throws -> [UInt8] {
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > max {
+            throw APIError(.contentTooLarge, code: "body_too_large", message: "The body of \(declared) bytes exceeds \(max) bytes.")
+        }
+        do {
+            var buffer = try await request.body.collect(upTo: max)
+            return buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch {
+            throw APIError(.contentTooLarge, code: "body_too_large", message: "The body exceeds \(max) bytes.")
+        }
+    }
+}
+
+extension NodeRequestContext {
+    func requirePeer() throws -> String {
+        guard let peer else { throw APIError(.unauthorized, code: "certificate_required", message: "A client certificate is required.") }
+        return peer
+    }
+}

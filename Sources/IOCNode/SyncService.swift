@@ -1,0 +1,232 @@
+import Foundation
+import IOCModel
+import IOCStore
+import Logging
+import NIOHTTP1
+import ServiceLifecycle
+
+/// One sync link as the scheduler sees it: up to the parent (push and pull) or down to a child
+/// (push: alerts, directives and the denylist reach a child without waiting for it to ask).
+public struct SyncLink: Sendable, Hashable {
+    public enum Direction: String, Sendable { case up = "push+pull (parent)", down = "push (child)" }
+    public var peer: String
+    public var host: String
+    public var port: Int
+    public var direction: Direction
+
+    /// The links of `node`: its parent, and every node whose parent it is.
+    public static func links(of node: String, in topology: Topology) -> [SyncLink] {
+        var out: [SyncLink] = []
+        if let parent = topology.node(id: node)?.parent, let p = topology.node(id: parent) {
+            let (host, port) = p.syncEndpoint
+            out.append(SyncLink(peer: parent, host: host, port: port, direction: .up))
+        }
+        for child in topology.nodes where child.parent == node {
+            let (host, port) = child.syncEndpoint
+            out.append(SyncLink(peer: child.id, host: host, port: port, direction: .down))
+        }
+        return out
+    }
+}
+
+/// Per-peer sync health, for `GET /api/v1/sync/status` and the demo's progress display.
+public actor SyncStatusBoard {
+    public struct PeerStatus: Sendable {
+        public var peer: String
+        public var direction: String
+        public var lastAttempt: Int64?
+        public var lastSuccess: Int64?
+        public var lastError: String?
+        public var consecutiveFailures = 0
+        public var bundlesSent = 0
+        public var bundlesReceived = 0
+    }
+
+    private var peers: [String: PeerStatus] = [:]
+
+    public init(links: [SyncLink]) {
+        for l in links { peers[l.peer] = PeerStatus(peer: l.peer, direction: l.direction.rawValue) }
+    }
+
+    func attempt(_ peer: String, at now: Int64) { peers[peer]?.lastAttempt = now }
+
+    func success(_ peer: String, at now: Int64, sent: Int, received: Int) {
+        peers[peer]?.lastSuccess = now
+        peers[peer]?.lastError = nil
+        peers[peer]?.consecutiveFailures = 0
+        peers[peer]?.bundlesSent += sent
+        peers[peer]?.bundlesReceived += received
+    }
+
+    func failure(_ peer: String, _ message: String) -> Int {
+        peers[peer]?.lastError = message
+        peers[peer]?.consecutiveFailures += 1
+        return peers[peer]?.consecutiveFailures ?? 1
+    }
+
+    public func all() -> [PeerStatus] { peers.values.sorted { $0.peer < $1.peer } }
+}
+
+/// The sync scheduler: for every link, a loop that syncs when this node's journal changed, when
+/// the interval has passed, and retries an unreachable peer with exponential backoff and jitter.
+/// Each round is bounded (bundles per round); a backlog continues in the next round at once,
+/// from the last acknowledged bundle.
+public struct SyncService: Service {
+    let store: NodeStore
+    let links: [SyncLink]
+    let client: PeerClient
+    let signer: BundleSigner
+    let receiver: BundleReceiver
+    let trust: TrustStore
+    let board: SyncStatusBoard
+    let interval: Duration
+    let logger: Logger
+    /// Bundles pushed or pulled per round before yielding to the other links.
+    let bundlesPerRound = 64
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                for link in links { group.addTask { await loop(link) } }
+            }
+        }
+    }
+
+    func loop(_ link: SyncLink) async {
+        var failures = 0
+        var lastKnowledge: VersionVector?
+        var lastRound = ContinuousClock.now - interval
+        while !Task.isCancelled {
+            let knowledge = try? store.knowledge()
+            let due = ContinuousClock.now - lastRound >= (failures > 0 ? Self.backoff(failures) : interval)
+            let changed = failures == 0 && knowledge != lastKnowledge
+            if !due && !changed {
+                try? await Task.sleep(for: .milliseconds(200))
+                continue
+            }
+            lastRound = ContinuousClock.now
+            lastKnowledge = knowledge
+            await board.attempt(link.peer, at: store.now())
+            do {
+                var more = true
+                var rounds = 0
+                while more && rounds < 1000 && !Task.isCancelled {
+                    let r = try await round(link)
+                    more = r.more
+                    rounds += 1
+                    await board.success(link.peer, at: store.now(), sent: r.sent, received: r.received)
+                }
+                failures = 0
+            } catch {
+                failures = await board.failure(link.peer, "\(error)")
+                // The first failure is news; the retries behind it are on the status page.
+                logger.log(level: failures == 1 ? .info : .debug, "sync with \(link.peer) failed (attempt \(failures)): \(error)")
+            }
+        }
+    }
+
+    /// Exponential backoff from 1 s, capped at 60 s, with ±25 % jitter so reconnecting children
+    /// do not hit the province in step.
+    static func backoff(_ failures: Int) -> Duration {
+        let base = min(60.0, pow(2.0, Double(min(failures, 10) - 1)))
+        return .milliseconds(Int(base * 1000 * Double.random(in: 0.75...1.25)))
+    }
+
+    struct RoundResult {
+        var sent = 0
+        var received = 0
+        var more = false
+    }
+
+    func round(_ link: SyncLink) async throws -> RoundResult {
+        try await client.session(node: link.peer, host: link.host, port: link.port) { session in
+            var result = RoundResult()
+            try await exchangeTrust(session, link)
+            result.sent = try await push(session, link.peer)
+            if link.direction == .up { result.received = try await pull(session, link.peer) }
+            result.more = result.sent >= bundlesPerRound || result.received >= bundlesPerRound
+            return result
+        }
+    }
+
+    /// Children take newer trust documents from their parent; parents hand theirs down.
+    func exchangeTrust(_ s: PeerSession, _ link: SyncLink) async throws {
+        if link.direction == .up {
+            let (status, body) = try await s.request(.GET, "/sync/v1/trust")
+            guard status == 200, case .object(let docs) = try JSONValue.parse(body) else {
+                throw PeerError("\(link.peer) answered \(status) for its trust documents")
+            }
+            for (kind, value) in docs {
+                guard let b64 = value.stringValue, let bytes = Data(base64Encoded: b64) else { continue }
+                do {
+                    try await trust.install(kind: kind, bytes: Array(bytes))
+                } catch {
+                    logger.warning("refused a \(kind) document from \(link.peer): \(error)")
+                }
+            }
+        } else {
+            await trust.reloadFromDisk()
+            let docs = try await trust.documents()
+            guard !docs.isEmpty else { return }
+            let body = JSONValue.object(docs.mapValues { .string(Data($0).base64EncodedString()) }).jsonData()
+            let (status, answer) = try await s.request(.POST, "/sync/v1/trust", body: Array(body), contentType: "application/json")
+            guard status == 200 else { throw PeerError("\(link.peer) refused our trust documents (\(status)): \(String(decoding: answer, as: UTF8.self))") }
+        }
+    }
+
+    /// Sends unacknowledged bundles first (same bytes), then new ones, one at a time.
+    func push(_ s: PeerSession, _ peer: String) async throws -> Int {
+        var sent = 0
+        let signer = self.signer
+        while sent < bundlesPerRound {
+            let now = store.now()
+            guard let bundle = try store.unacknowledged(peer).first
+                ?? store.nextOutbound(to: peer, force: false, seal: { try signer.seal($0, now: now) })
+            else { break }
+            let (status, body) = try await s.request(.POST, "/sync/v1/bundles", body: bundle.envelope, contentType: SyncRoutes.envelopeType)
+            let receipt: Receipt
+            do {
+                receipt = try Receipt(json: try JSONValue.parse(body))
+            } catch {
+                throw PeerError("\(peer) answered \(status) to bundle \(bundle.seq): \(String(decoding: body.prefix(300), as: UTF8.self))")
+            }
+            try store.acknowledge(peer: peer, upTo: receipt.highWater)
+            try store.recordPeerKnowledge(peer, receipt.knowledge)
+            sent += 1
+            switch receipt.outcome {
+            case "applied", "replay":
+                continue
+            case "held":
+                // The peer misses an earlier bundle: the next iteration resends from its high-water mark.
+                if receipt.highWater >= bundle.seq { continue }
+                if try store.unacknowledged(peer).first?.seq == bundle.seq {
+                    throw PeerError("\(peer) holds bundle \(bundle.seq) but lacks \(receipt.highWater + 1), which we no longer have")
+                }
+            default:
+                throw PeerError("\(peer) refused bundle \(bundle.seq): \(receipt.reason ?? receipt.outcome)")
+            }
+        }
+        return sent
+    }
+
+    /// Pulls bundles from the parent until it has nothing more (or the round's bound).
+    func pull(_ s: PeerSession, _ peer: String) async throws -> Int {
+        var received = 0
+        while received < bundlesPerRound {
+            let after = try store.inboundHighWater(peer).seq
+            let (status, body) = try await s.request(.GET, "/sync/v1/bundles?after=\(after)")
+            if status == 204 { break }
+            guard status == 200 else {
+                throw PeerError("\(peer) answered \(status) to a pull: \(String(decoding: body.prefix(300), as: UTF8.self))")
+            }
+            let receipt = try await receiver.receive(body, transportPeer: peer)
+            received += 1
+            guard ["applied", "replay", "held"].contains(receipt.outcome) else {
+                throw PeerError("refused a bundle from \(peer): \(receipt.reason ?? receipt.outcome)")
+            }
+            let advanced = try store.inboundHighWater(peer).seq > after
+            if receipt.outcome != "applied" && !advanced { break }
+        }
+        return received
+    }
+}
