@@ -78,7 +78,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "IOCTesting",
-            dependencies: ["IOCModel", "IOCTopology", "IOCSync", "IOCStore"],
+            dependencies: ["IOCModel", "IOCTopology", "IOCSync", "IOCStore", "IOCIdentity", "IOCNode"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "iocnode",

@@ -4,6 +4,7 @@ import IOCModel
 import IOCNode
 import IOCStore
 import IOCSync
+import IOCTesting
 import NIOCore
 import Testing
 
@@ -30,12 +31,15 @@ import Testing
             }
         }
         let file = root + "/backlog.iocb"
-        #expect(try ProcessSupport.run(["bundle", "export", "--data", root + "/district", "--to", "province", "--out", file]).status == 0)
+        let certs = try TestFederation(root: root, nodes: ["hai-chau", "province"]).certs.path
+        #expect(
+            try ProcessSupport.run(["bundle", "export", "--data", root + "/district", "--to", "province", "--out", file, "--certs", certs])
+                .status == 0)
         let target = try ProcessSupport.store(root + "/province", node: "province")
 
         var killedMidway = false
         for attempt in 0..<6 where !killedMidway {
-            let (p, _) = try ProcessSupport.start(["bundle", "import", "--data", root + "/province", file])
+            let (p, _) = try ProcessSupport.start(["bundle", "import", "--data", root + "/province", file, "--certs", certs])
             usleep(UInt32(300_000 + attempt * 250_000))
             ProcessSupport.stop(p, signal: SIGKILL)
             let held = try target.knowledge()["hai-chau"]
@@ -43,7 +47,7 @@ import Testing
             try Self.checkConsistent(target)
         }
         #expect(killedMidway, "the import was never interrupted midway; the test did not exercise a crash")
-        let redo = try ProcessSupport.run(["bundle", "import", "--data", root + "/province", file])
+        let redo = try ProcessSupport.run(["bundle", "import", "--data", root + "/province", file, "--certs", certs])
         #expect(redo.status == 0, "\(redo.output)")
         try Self.checkConsistent(target)
         #expect(try target.knowledge()["hai-chau"] == UInt64(total))
@@ -74,7 +78,7 @@ import Testing
             .deletingLastPathComponent().appendingPathComponent("Topology/test-small.yaml").path
         let topo = try IOCTopologyShim.load(topology)
         let district = try #require(topo.nodes.first { $0.mode == .district })
-        let args = ["serve", "--topology", topology, "--node", district.id, "--data", root, "--listen", "127.0.0.1:0"]
+        let args = ["serve", "--topology", topology, "--node", district.id, "--data", root, "--listen", "127.0.0.1:0", "--insecure-dev"]
         var (server, out) = try ProcessSupport.start(args)
         defer { ProcessSupport.stop(server, signal: SIGKILL) }
         var line = try #require(ProcessSupport.waitForLine(out, containing: "listening on"))

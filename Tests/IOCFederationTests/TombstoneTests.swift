@@ -3,6 +3,7 @@ import IOCModel
 import IOCNode
 import IOCStore
 import IOCSync
+import IOCTesting
 import Testing
 
 /// Tombstones are collected only at causal stability: never while a node that could hold the
@@ -15,36 +16,37 @@ import Testing
         let p = try ProcessSupport.store(root + "/p", node: "province")
         let b = try ProcessSupport.store(root + "/b", node: "thanh-khe")
         let nodes = ["hai-chau", "province", "thanh-khe"]
+        let federation = try TestFederation(root: root, nodes: nodes)
         let fields = try RecordKind.fieldReport.schema.validateCreate(SampleData.fieldReport(0, now: a.now()).fields, now: a.now())
         let report = try await a.create(kind: .fieldReport, fields: fields, actor: .system, unit: "20194")
 
-        func sync(_ from: NodeStore, _ to: NodeStore) throws {
-            _ = try BundleExchange(store: to).import(BundleExchange(store: from).export(to: to.nodeID))
+        func sync(_ from: NodeStore, _ to: NodeStore) async throws {
+            for r in try await federation.transfer(from: from, to: to) { #expect(r.outcome == "applied", "\(r.reason ?? "")") }
         }
-        try sync(a, p)
-        try sync(p, b)
-        try sync(b, p)  // b reports knowledge that includes the report
+        try await sync(a, p)
+        try await sync(p, b)
+        try await sync(b, p)  // b reports knowledge that includes the report
         // b edits concurrently with a's delete and has not sent it yet.
         _ = try await b.patch(id: report.id, kind: .fieldReport, actor: .system) { _ in ["title": "Ngập sâu, cần hỗ trợ gấp"] }
         _ = try await a.delete(id: report.id, kind: .fieldReport, actor: .system)
-        try sync(a, p)
-        try sync(p, a)
+        try await sync(a, p)
+        try await sync(p, a)
         #expect(try p.collectTombstones(nodes: nodes) == 0, "b has not acknowledged the delete")
 
-        try sync(p, b)  // b learns the delete; its own concurrent edit is still unsent to p
-        try sync(b, p)  // now p holds b's concurrent edit and b's knowledge covers the delete
+        try await sync(p, b)  // b learns the delete; its own concurrent edit is still unsent to p
+        try await sync(b, p)  // now p holds b's concurrent edit and b's knowledge covers the delete
         let state = try #require(try p.state(report.id))
         #expect(state.isDeleted)
         #expect(state.value("title") == "Ngập sâu, cần hỗ trợ gấp")
-        try sync(p, a)  // a must report knowledge covering b's edit too
+        try await sync(p, a)  // a must report knowledge covering b's edit too
         #expect(try p.collectTombstones(nodes: nodes) == 0, "a has not yet reported knowledge covering b's edit")
-        try sync(a, p)
+        try await sync(a, p)
         #expect(try p.collectTombstones(nodes: nodes) == 1)
         #expect(try p.state(report.id) == nil)
         // A district that has heard from only one node keeps its tombstone.
         #expect(try a.collectTombstones(nodes: nodes) == 0)
         // Re-delivering old bundles does not resurrect the record.
-        try sync(b, p)
+        try await sync(b, p)
         #expect(try p.state(report.id) == nil)
     }
 }
