@@ -108,11 +108,17 @@ public struct Node: Sendable {
         return router
     }
 
-    /// Per peer: direction, last success and error, entries behind, bytes pending, held bundles;
-    /// plus the most recent refused bundles.
+    /// This node's knowledge (entries held per origin) and shared-record count; per peer:
+    /// direction, last success and error, entries behind, bytes pending; the recent refused bundles.
     func syncStatus() async throws -> Response {
+        let knowledge = try store.knowledge()
+        let held: JSONValue = .object(
+            Dictionary(uniqueKeysWithValues: knowledge.origins.map { ($0, JSONValue.int(Int64(knowledge[$0]))) }))
+        let records = try store.counts().filter { RecordKind(rawValue: $0.key)?.isLocalOnly != true }.values.reduce(0, +)
         guard let sync else {
-            return JSONResponse.make(.ok, ["node": .string(configuration.nodeID), "mode": "insecure-dev", "peers": []])
+            return JSONResponse.make(
+                .ok,
+                ["node": .string(configuration.nodeID), "mode": "insecure-dev", "knowledge": held, "records": .int(Int64(records)), "peers": []])
         }
         var peers: [JSONValue] = []
         for p in await sync.board.all() {
@@ -135,7 +141,8 @@ public struct Node: Sendable {
         return JSONResponse.make(
             .ok,
             [
-                "node": .string(configuration.nodeID), "mode": "mutual-tls", "peers": .array(peers),
+                "node": .string(configuration.nodeID), "mode": "mutual-tls", "knowledge": held, "records": .int(Int64(records)),
+                "peers": .array(peers),
                 "denylistVersion": .int(Int64(snapshot.denylist.version)),
                 "registryVersion": .int(Int64(snapshot.registry.version)), "recentRefusals": .array(refusals),
             ])

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import IOCModel
+import IOCStore
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -37,6 +38,17 @@ import Testing
                 return s["peers"]?[0]?["lastError"]?.stringValue != nil ? s : nil
             }
             #expect(down?["peers"]?[0]?["entriesBehind"]?.int64Value ?? 0 >= 6)
+
+            // Part of the backlog goes by hand first: a signed file, imported while the province is
+            // still down. The HTTP link later continues the same channel with no fork and no gap.
+            let file = root + "/hai-chau-to-province.iocb"
+            let exported = try ProcessSupport.run([
+                "bundle", "export", "--data", root + "/hai-chau", "--to", "province", "--out", file, "--certs", root + "/certs",
+            ])
+            #expect(exported.status == 0, "\(exported.output)")
+            _ = try NodeStore(.init(path: root + "/province/node.sqlite", nodeID: "province", federation: "test-fed"))
+            let imported = try ProcessSupport.run(["bundle", "import", "--data", root + "/province", file, "--certs", root + "/certs"])
+            #expect(imported.status == 0 && imported.output.contains("applied 1"), "\(imported.output)")
 
             // The province and a second district start; the first catches up without intervention.
             try fed.start("province")
