@@ -46,6 +46,7 @@ import Testing
                 "bundle", "export", "--data", root + "/hai-chau", "--to", "province", "--out", file, "--certs", root + "/certs",
             ])
             #expect(exported.status == 0, "\(exported.output)")
+            try FileManager.default.createDirectory(atPath: root + "/province", withIntermediateDirectories: true)
             _ = try NodeStore(.init(path: root + "/province/node.sqlite", nodeID: "province", federation: "test-fed"))
             let imported = try ProcessSupport.run(["bundle", "import", "--data", root + "/province", file, "--certs", root + "/certs"])
             #expect(imported.status == 0 && imported.output.contains("applied 1"), "\(imported.output)")
