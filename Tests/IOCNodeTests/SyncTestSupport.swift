@@ -101,7 +101,8 @@ enum SyncTest {
 
     /// Every way a node certificate can be wrong, for either side of a connection.
     enum BadCertificate: String, CaseIterable, Sendable, CustomTestStringConvertible {
-        case expired, notYetValid, otherCA, selfSigned, signedByLeaf, caTrue, noURI, twoURIs, foreignFederation
+        case expired, notYetValid, otherCA, selfSigned, signedByLeaf, signedByMisissuedCA, caTrue, noURI, twoURIs
+        case foreignFederation
         case serverAuthOnly, clientAuthOnly, unknownNode, namesOtherNode
         var testDescription: String { rawValue }
     }
@@ -147,6 +148,21 @@ enum SyncTest {
                 publicKey: Certificate.PublicKey(key.publicKey), profile: profile, issuer: issuer.subject,
                 issuerKey: Certificate.PrivateKey(issuerKey), authorityKeyID: nil)
             return ([cert, issuer], key)
+        case .signedByMisissuedCA:
+            // The federation CA mistakenly issued a node certificate with CA=true; its holder signs
+            // a perfect-looking leaf and presents both. The CA's path length 0 forbids the chain.
+            var rogueProfile = CertificateAuthority.LeafProfile(federation: fed.federation, node: other, now: now)
+            rogueProfile.isCA = true
+            let rogueKey = P256.Signing.PrivateKey()
+            let rogue = try ca.issue(node: other, publicKey: rogueKey.publicKey, profile: rogueProfile)
+            let cert = try CertificateAuthority.sign(
+                subject: try DistinguishedName {
+                    OrganizationName("IOC Federation \(fed.federation)")
+                    CommonName(node)
+                },
+                publicKey: Certificate.PublicKey(key.publicKey), profile: profile, issuer: rogue.subject,
+                issuerKey: Certificate.PrivateKey(rogueKey), authorityKeyID: nil)
+            return ([cert, rogue], key)
         case .caTrue:
             profile.isCA = true
         case .noURI:
