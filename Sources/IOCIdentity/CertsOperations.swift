@@ -41,7 +41,11 @@ extension CertsDirectory {
         let ca = try readAuthority(federation: federation)
         let registry = try currentRegistry(ca: ca)
         let hasKey = FileManager.default.fileExists(atPath: signingKey(node))
-        let key = try issueFiles(ca: ca, node: node, hosts: hosts, days: days, now: now, newSigningKey: newSigningKey || !hasKey)
+        // A signing key on the denylist is replaced whether or not it was asked for: keeping it
+        // would give the node a working certificate whose every bundle is refused.
+        let revokedKey = try hasKey && currentDenylist(ca: ca).revokes(signingKey: readSigningKey(node).publicKey)
+        let key = try issueFiles(
+            ca: ca, node: node, hosts: hosts, days: days, now: now, newSigningKey: newSigningKey || !hasKey || revokedKey)
         if registry.nodes.first(where: { $0.id == node }) != key {
             var nodes = registry.nodes.filter { $0.id != node }
             nodes.append(key)
@@ -56,9 +60,11 @@ extension CertsDirectory {
     public func revoke(federation: String, node: String, serial: String? = nil, reason: String, now: Date = Date()) throws -> UInt64 {
         let ca = try readAuthority(federation: federation)
         var list = try currentDenylist(ca: ca)
+        try Self.checkNode(node)
         let certSerial: String
         if let serial {
-            certSerial = serial.lowercased()
+            // Accept the forms openssl prints: `ED73…` and `ED:73:…`.
+            certSerial = serial.lowercased().filter { $0 != ":" }
         } else {
             certSerial = try Certificate(pemEncoded: try text(tlsCertificate(node), what: "the certificate of node '\(node)'"))
                 .serialNumber.hex
@@ -84,6 +90,7 @@ extension CertsDirectory {
     func issueFiles(
         ca: CertificateAuthority, node: String, hosts: [String], days: Int, now: Date, newSigningKey: Bool
     ) throws -> Registry.NodeKey {
+        try Self.checkNode(node)
         try createDirectories(node: node)
         let tls = P256.Signing.PrivateKey()
         var profile = CertificateAuthority.LeafProfile(federation: ca.federation, node: node, now: now, days: days)
@@ -107,6 +114,12 @@ extension CertsDirectory {
 
     func writeDenylist(_ d: Denylist, ca: CertificateAuthority) throws {
         try Self.writePublic(try SignedDocument(signing: d, type: Denylist.payloadType, by: ca.privateKey).encoded(), to: denylist)
+    }
+
+    static func checkNode(_ node: String) throws {
+        guard NodeName.isValidID(node) else {
+            throw IdentityError("'\(node)' is not a node id ([a-z0-9][a-z0-9-]*).")
+        }
     }
 
     static func checkLifetime(_ days: Int) throws {

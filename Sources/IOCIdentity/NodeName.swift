@@ -13,8 +13,13 @@ public enum NodeName {
         let prefix = "spiffe://\(federation)/node/"
         guard uri.hasPrefix(prefix) else { return nil }
         let id = String(uri.dropFirst(prefix.count))
-        guard !id.isEmpty, id.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-") }) else { return nil }
-        return id
+        return isValidID(id) ? id : nil
+    }
+
+    /// The topology's node-id rule, `[a-z0-9][a-z0-9-]*`: also what keeps an id from naming a path.
+    public static func isValidID(_ id: String) -> Bool {
+        guard let first = id.unicodeScalars.first, first != "-" else { return false }
+        return id.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
     }
 }
 

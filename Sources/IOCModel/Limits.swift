@@ -20,6 +20,12 @@ public struct Limits: Sendable, Hashable {
     /// Largest decompressed payload a receiver will inflate (zip-bomb guard).
     public var payloadInflateBytesMax = 16 << 20
 
+    /// Bundles held per peer while waiting for a missing one; more are refused (a peer cannot fill
+    /// the disk with bundles from the future).
+    public var heldBundlesPerPeerMax = 64
+    /// Fork evidence envelopes kept per peer; later forks are still refused and logged, without the bytes.
+    public var forkEvidencePerPeerMax = 32
+
     public init() {}
 
     public static let `default` = Limits()

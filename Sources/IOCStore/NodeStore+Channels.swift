@@ -97,6 +97,12 @@ extension NodeStore {
                     try tx.logBundleRefusal(peer: peer, seq: position.seq, hash: position.hash, reason: reason, evidence: envelope)
                     return .fork(reason)
                 }
+                let heldCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM channel_held WHERE peer = ?", arguments: [peer]) ?? 0
+                if held == nil && heldCount >= limits.heldBundlesPerPeerMax {
+                    let reason = "refused: \(heldCount) bundles from '\(peer)' already wait for bundle \(last + 1)"
+                    try tx.logBundleRefusal(peer: peer, seq: position.seq, hash: position.hash, reason: reason, evidence: nil)
+                    return .fork(reason)
+                }
                 try db.execute(
                     sql: "INSERT OR IGNORE INTO channel_held(peer, seq, hash, envelope, at) VALUES (?, ?, ?, ?, ?)",
                     arguments: [peer, Int64(position.seq), Data(position.hash), Data(envelope), now()])
@@ -261,6 +267,12 @@ extension NodeStore {
 
 extension StoreTransaction {
     func logBundleRefusal(peer: String?, seq: UInt64?, hash: [UInt8]?, reason: String, evidence: [UInt8]?) throws {
+        var evidence = evidence
+        if evidence != nil {
+            let kept = try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM bundle_refusal WHERE peer IS ? AND evidence IS NOT NULL", arguments: [peer]) ?? 0
+            if kept >= store.limits.forkEvidencePerPeerMax { evidence = nil }
+        }
         try db.execute(
             sql: "INSERT INTO bundle_refusal(peer, seq, hash, reason, evidence, at) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [peer, seq.map(Int64.init), hash.map { Data($0) }, reason, evidence.map { Data($0) }, store.now()])

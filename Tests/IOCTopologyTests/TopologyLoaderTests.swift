@@ -104,7 +104,7 @@ import Testing
             pairs(problems) == [
                 "version, line 2: unknown key 'version'; allowed keys: federation, units, nodes, sharing",
                 "nodes[2].unit, line 28: missing required key 'unit'",
-                "nodes[2].unti, line 30: unknown key 'unti' (did you mean 'unit'?); allowed keys: id, mode, unit, parent, url",
+                "nodes[2].unti, line 30: unknown key 'unti' (did you mean 'unit'?); allowed keys: id, mode, unit, parent, url, sync",
             ])
     }
 
@@ -152,7 +152,7 @@ import Testing
         let problems = loaderProblems(try edited(("nodes:\n", "nodes:\n  - province\n")))
         #expect(
             pairs(problems) == [
-                "nodes[0], line 18: expected a mapping with keys id, mode, unit, parent, url; got the text 'province'"
+                "nodes[0], line 18: expected a mapping with keys id, mode, unit, parent, url, sync; got the text 'province'"
             ])
     }
 
