@@ -80,7 +80,9 @@ import X509
             // With TLS 1.3 the server checks the client certificate after the client has finished
             // its side of the handshake, so a client that already wrote its request may see the
             // channel closed rather than the alert; that still counts where the caller says so.
-            let closed = (error as? ChannelError).map { $0 == .ioOnClosedChannel || $0 == .eof } ?? false
+            let closed =
+                (error as? ChannelError).map { $0 == .ioOnClosedChannel || $0 == .eof }
+                ?? (error as? PeerError).map { $0.message.contains("closed the connection") } ?? false
             #expect(
                 error is NIOSSLError || error is BoringSSLError || (closedAfterHandshakeCounts && closed),
                 "\(what): not a TLS refusal: \(error)", sourceLocation: sourceLocation)
@@ -108,7 +110,7 @@ import X509
             let serverName = NodeName.dnsName(federation: fed.federation, node: "province")
 
             for (bad, client) in badClients {
-                await Self.expectRefused("client certificate \(bad)") {
+                await Self.expectRefused("client certificate \(bad)", closedAfterHandshakeCounts: true) {
                     try await Self.push(client, node: "province", port: port, bundle: bundle)
                 }
                 #expect(try SyncTest.counts(server.store) == start, "client certificate \(bad) wrote to the store")
@@ -127,7 +129,7 @@ import X509
             tls12.minimumTLSVersion = .tlsv12
             tls12.maximumTLSVersion = .tlsv12
             let pinned12 = tls12
-            await Self.expectRefused("TLS 1.2") {
+            await Self.expectRefused("TLS 1.2", closedAfterHandshakeCounts: true) {
                 try await SyncTest.withTimeout(15, "TLS 1.2 client") {
                     try await SyncTest.rawTLSGet(port: port, path: "/sync/v1/trust", tls: pinned12, serverName: serverName)
                 }
@@ -226,7 +228,7 @@ import X509
             #expect(await trust.snapshot().denylist.version == version)
 
             // A new connection: refused at the handshake, same client, same process, no restart.
-            await Self.expectRefused("revoked client certificate") {
+            await Self.expectRefused("revoked client certificate", closedAfterHandshakeCounts: true) {
                 try await Self.push(client, node: "province", port: port, bundle: bundle)
             }
             #expect(try SyncTest.counts(server.store) == start, "the revoked client wrote to the store")
