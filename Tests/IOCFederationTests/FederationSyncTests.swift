@@ -88,6 +88,25 @@ import Testing
             // Both ends show a healthy link and no refused bundle.
             let (_, status) = try await fed.request(client, "province", .GET, "/api/v1/sync/status", token: province)
             #expect(status["recentRefusals"]?.arrayValue?.isEmpty == true, "\(status)")
+
+            // Revocation without restarts: the operator revokes thanh-khe at the province's certs
+            // directory; the province picks the denylist up, hands it down to hai-chau through sync,
+            // and refuses thanh-khe from then on.
+            let revoked = try ProcessSupport.run([
+                "certs", "revoke", "--topology", fed.topologyPath, "--out", root + "/certs", "--node", "thanh-khe",
+                "--reason", "máy chủ bị đánh cắp",
+            ])
+            #expect(revoked.status == 0, "\(revoked.output)")
+            let spread = try await fed.waitFor(seconds: 30) {
+                let (_, s) = try await fed.request(client, "hai-chau", .GET, "/api/v1/sync/status", token: district)
+                return s["denylistVersion"]?.int64Value == 1 ? true : nil
+            }
+            #expect(spread == true, "the denylist never reached hai-chau through sync")
+            let cutOff = try await fed.waitFor(seconds: 30) {
+                let (_, s) = try await fed.request(client, "thanh-khe", .GET, "/api/v1/sync/status", token: other)
+                return (s["peers"]?[0]?["consecutiveFailures"]?.int64Value ?? 0) >= 1 ? true : nil
+            }
+            #expect(cutOff == true, "the province kept syncing with a revoked node")
         } catch {
             Issue.record("\(error)")
         }
