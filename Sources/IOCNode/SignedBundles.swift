@@ -174,7 +174,7 @@ public struct BundleReceiver: Sendable {
             verified = try Self.verify(bytes, me: store.nodeID, trust: snapshot, limits: limits, transportPeer: transportPeer)
         } catch {
             try store.logBundleRefusal(peer: error.peer, seq: error.seq, hash: nil, reason: error.reason)
-            return try Receipt(
+            return Receipt(
                 outcome: "refused", seq: error.seq ?? 0, highWater: try store.inboundHighWater(error.peer ?? "").seq,
                 knowledge: try store.knowledge(), applied: 0, reason: error.reason)
         }

