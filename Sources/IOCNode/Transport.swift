@@ -193,3 +193,19 @@ public final class PeerSession {
         throw PeerError("\(node) closed the connection mid-response")
     }
 }
+
+/// A free TCP port on 127.0.0.1: bound, read and released, for a process started a moment later
+/// (the demo and the multi-process tests).
+public func freeLoopbackPort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
+    }
+    guard ok else { throw PeerError("no free port on 127.0.0.1") }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}

@@ -107,8 +107,8 @@ final class DemoFederation: @unchecked Sendable {
         let sectors = source.nodes.filter { $0.mode == .sector && $0.parent == province.id }.prefix(1)
         var nodes: [NodeDescriptor] = []
         for var n in [province] + wards + sectors {
-            n.url = "https://127.0.0.1:\(try freePort())"
-            n.syncURL = "https://127.0.0.1:\(try freePort())"
+            n.url = "https://127.0.0.1:\(try freeLoopbackPort())"
+            n.syncURL = "https://127.0.0.1:\(try freeLoopbackPort())"
             nodes.append(n)
         }
         var t = source
@@ -314,19 +314,4 @@ final class ProgressDisplay: @unchecked Sendable {
         }
         lastConverged = converged
     }
-}
-
-/// A free TCP port on 127.0.0.1 (bound and released; the node binds it a moment later).
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafeMutablePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-    }
-    guard ok else { throw ValidationError("no free port on 127.0.0.1") }
-    return Int(UInt16(bigEndian: addr.sin_port))
 }

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import IOCModel
+import IOCNode
 import IOCStore
 import NIOCore
 import NIOHTTP1
@@ -126,7 +127,7 @@ final class LocalFederation: @unchecked Sendable {
     init(root: String, nodes: [String]) throws {
         self.root = root
         var ports: [String: (Int, Int)] = [:]
-        for n in nodes { ports[n] = (try Self.freePort(), try Self.freePort()) }
+        for n in nodes { ports[n] = (try freeLoopbackPort(), try freeLoopbackPort()) }
         self.ports = ports
         let units: [String: (code: String, parent: String?)] = [
             "province": ("48", nil), "hai-chau": ("20194", "province"), "thanh-khe": ("20200", "province"),
@@ -152,21 +153,6 @@ final class LocalFederation: @unchecked Sendable {
         try yaml.write(toFile: topologyPath, atomically: true, encoding: .utf8)
         let made = try ProcessSupport.run(["certs", "init", "--topology", topologyPath, "--out", root + "/certs"])
         guard made.status == 0 else { throw TestFailure("certs init failed: \(made.output)") }
-    }
-
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard bound else { throw TestFailure("no free port") }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 
     /// Starts `iocnode serve` for `node` and waits until both listeners are up.
