@@ -183,7 +183,7 @@ public struct BundleReceiver: Sendable {
 
     /// Applies a verified bundle, then any held bundles it unblocks.
     public func accept(_ verified: VerifiedBundle) async throws -> Receipt {
-        var receipt = try apply(verified)
+        var receipt = try await apply(verified)
         if receipt.outcome == "applied" {
             // Release bundles that were waiting for this one (bounded: at most what is held).
             for _ in 0..<10_000 {
@@ -195,7 +195,7 @@ public struct BundleReceiver: Sendable {
                     try store.logBundleRefusal(peer: error.peer, seq: error.seq, hash: nil, reason: "held bundle: \(error.reason)")
                     break
                 }
-                let r = try apply(next)
+                let r = try await apply(next)
                 receipt.applied += r.applied
                 receipt.highWater = r.highWater
                 if r.outcome != "applied" { break }
@@ -204,8 +204,8 @@ public struct BundleReceiver: Sendable {
         return receipt
     }
 
-    func apply(_ v: VerifiedBundle) throws -> Receipt {
-        let outcome = try store.receive(
+    func apply(_ v: VerifiedBundle) async throws -> Receipt {
+        let outcome = try await store.receive(
             v.position, ack: v.ack, items: v.items, peerKnowledge: v.knowledge, envelope: v.envelope)
         let highWater = try store.inboundHighWater(v.position.peer).seq
         let knowledge = try store.knowledge()

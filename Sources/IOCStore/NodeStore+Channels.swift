@@ -73,53 +73,15 @@ extension NodeStore {
     /// entries, records the position and the peer's acknowledgement of our own bundles — all in
     /// one transaction, so a crash leaves the state before or after, and the high-water mark
     /// never runs ahead of what was applied.
+    ///
+    /// Runs on the database's writer queue, not on the caller's thread: a large bundle never holds
+    /// a thread of the cooperative pool that serves the API.
     public func receive(
         _ position: ChannelPosition, ack: UInt64, items: [DecodedItem], peerKnowledge: VersionVector,
-        envelope: [UInt8], admit: (EntryHeader, JournalEntry) -> Admission = { _, _ in .accept }
-    ) throws -> ReceiveOutcome {
-        try writeSync { tx in
-            let db = tx.db
-            let peer = position.peer
-            let (last, lastHash) = try Self.inboundHighWater(db: db, peer: peer)
-            if position.seq <= last {
-                let seen = try Data.fetchOne(
-                    db, sql: "SELECT hash FROM channel_in WHERE peer = ? AND seq = ?", arguments: [peer, Int64(position.seq)])
-                if let seen, Array(seen) == position.hash { return .replay }
-                let reason = "fork: bundle \(position.seq) from '\(peer)' differs from the one already applied"
-                try tx.logBundleRefusal(peer: peer, seq: position.seq, hash: position.hash, reason: reason, evidence: envelope)
-                return .fork(reason)
-            }
-            if position.seq > last + 1 {
-                let held = try Data.fetchOne(
-                    db, sql: "SELECT hash FROM channel_held WHERE peer = ? AND seq = ?", arguments: [peer, Int64(position.seq)])
-                if let held, Array(held) != position.hash {
-                    let reason = "fork: held bundle \(position.seq) from '\(peer)' arrived again with different bytes"
-                    try tx.logBundleRefusal(peer: peer, seq: position.seq, hash: position.hash, reason: reason, evidence: envelope)
-                    return .fork(reason)
-                }
-                let heldCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM channel_held WHERE peer = ?", arguments: [peer]) ?? 0
-                if held == nil && heldCount >= limits.heldBundlesPerPeerMax {
-                    let reason = "refused: \(heldCount) bundles from '\(peer)' already wait for bundle \(last + 1)"
-                    try tx.logBundleRefusal(peer: peer, seq: position.seq, hash: position.hash, reason: reason, evidence: nil)
-                    return .fork(reason)
-                }
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO channel_held(peer, seq, hash, envelope, at) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [peer, Int64(position.seq), Data(position.hash), Data(envelope), now()])
-                return .held(waitingFor: last + 1)
-            }
-            guard position.prevHash == lastHash else {
-                let reason = "fork: bundle \(position.seq) from '\(peer)' does not chain to bundle \(last) (prev hash mismatch)"
-                try tx.logBundleRefusal(peer: peer, seq: position.seq, hash: position.hash, reason: reason, evidence: envelope)
-                return .fork(reason)
-            }
-            let report = try tx.applyItems(items, from: peer, peerKnowledge: peerKnowledge, admit: admit)
-            try db.execute(
-                sql: "INSERT INTO channel_in(peer, seq, hash, entries, at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [peer, Int64(position.seq), Data(position.hash), items.count, now()])
-            try db.execute(sql: "DELETE FROM channel_held WHERE peer = ? AND seq = ?", arguments: [peer, Int64(position.seq)])
-            try tx.acknowledge(peer: peer, upTo: ack)
-            return .applied(report)
+        envelope: [UInt8], admit: @escaping @Sendable (EntryHeader, JournalEntry) -> Admission = { _, _ in .accept }
+    ) async throws -> ReceiveOutcome {
+        try await write { tx in
+            try tx.receive(position, ack: ack, items: items, peerKnowledge: peerKnowledge, envelope: envelope, admit: admit)
         }
     }
 
@@ -283,5 +245,56 @@ extension StoreTransaction {
         try db.execute(
             sql: "UPDATE channel_out SET acked = 1, envelope = NULL WHERE peer = ? AND seq <= ? AND acked = 0",
             arguments: [peer, Int64(seq)])
+    }
+}
+
+extension StoreTransaction {
+    /// The body of ``NodeStore/receive(_:ack:items:peerKnowledge:envelope:admit:)``, in one transaction.
+    func receive(
+        _ position: ChannelPosition, ack: UInt64, items: [NodeStore.DecodedItem], peerKnowledge: VersionVector,
+        envelope: [UInt8], admit: (EntryHeader, JournalEntry) -> Admission
+    ) throws -> ReceiveOutcome {
+        let db = self.db
+        let peer = position.peer
+        let (last, lastHash) = try NodeStore.inboundHighWater(db: db, peer: peer)
+        if position.seq <= last {
+            let seen = try Data.fetchOne(
+                db, sql: "SELECT hash FROM channel_in WHERE peer = ? AND seq = ?", arguments: [peer, Int64(position.seq)])
+            if let seen, Array(seen) == position.hash { return .replay }
+            let reason = "fork: bundle \(position.seq) from '\(peer)' differs from the one already applied"
+            try logBundleRefusal(peer: peer, seq: position.seq, hash: position.hash, reason: reason, evidence: envelope)
+            return .fork(reason)
+        }
+        if position.seq > last + 1 {
+            let held = try Data.fetchOne(
+                db, sql: "SELECT hash FROM channel_held WHERE peer = ? AND seq = ?", arguments: [peer, Int64(position.seq)])
+            if let held, Array(held) != position.hash {
+                let reason = "fork: held bundle \(position.seq) from '\(peer)' arrived again with different bytes"
+                try logBundleRefusal(peer: peer, seq: position.seq, hash: position.hash, reason: reason, evidence: envelope)
+                return .fork(reason)
+            }
+            let heldCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM channel_held WHERE peer = ?", arguments: [peer]) ?? 0
+            if held == nil && heldCount >= store.limits.heldBundlesPerPeerMax {
+                let reason = "refused: \(heldCount) bundles from '\(peer)' already wait for bundle \(last + 1)"
+                try logBundleRefusal(peer: peer, seq: position.seq, hash: position.hash, reason: reason, evidence: nil)
+                return .fork(reason)
+            }
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO channel_held(peer, seq, hash, envelope, at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [peer, Int64(position.seq), Data(position.hash), Data(envelope), store.now()])
+            return .held(waitingFor: last + 1)
+        }
+        guard position.prevHash == lastHash else {
+            let reason = "fork: bundle \(position.seq) from '\(peer)' does not chain to bundle \(last) (prev hash mismatch)"
+            try logBundleRefusal(peer: peer, seq: position.seq, hash: position.hash, reason: reason, evidence: envelope)
+            return .fork(reason)
+        }
+        let report = try applyItems(items, from: peer, peerKnowledge: peerKnowledge, admit: admit)
+        try db.execute(
+            sql: "INSERT INTO channel_in(peer, seq, hash, entries, at) VALUES (?, ?, ?, ?, ?)",
+            arguments: [peer, Int64(position.seq), Data(position.hash), items.count, store.now()])
+        try db.execute(sql: "DELETE FROM channel_held WHERE peer = ? AND seq = ?", arguments: [peer, Int64(position.seq)])
+        try acknowledge(peer: peer, upTo: ack)
+        return .applied(report)
     }
 }

@@ -14,10 +14,10 @@ import Testing
         try await withStore { store, _, _ in
             let max = store.limits.heldBundlesPerPeerMax
             for seq in 2..<UInt64(2 + max) {
-                let r = try store.receive(Self.position(seq, 1), ack: 0, items: [], peerKnowledge: VersionVector(), envelope: [1, 2, 3])
+                let r = try await store.receive(Self.position(seq, 1), ack: 0, items: [], peerKnowledge: VersionVector(), envelope: [1, 2, 3])
                 #expect(r == .held(waitingFor: 1))
             }
-            let over = try store.receive(
+            let over = try await store.receive(
                 Self.position(UInt64(2 + max), 1), ack: 0, items: [], peerKnowledge: VersionVector(), envelope: [1, 2, 3])
             guard case .fork(let reason) = over else {
                 Issue.record("bundle beyond the held cap was \(over)")
@@ -25,16 +25,16 @@ import Testing
             }
             #expect(reason.contains("already wait"))
             // A held bundle arriving again with the same bytes is still fine.
-            #expect(try store.receive(Self.position(2, 1), ack: 0, items: [], peerKnowledge: VersionVector(), envelope: [1, 2, 3]) == .held(waitingFor: 1))
+            #expect(try await store.receive(Self.position(2, 1), ack: 0, items: [], peerKnowledge: VersionVector(), envelope: [1, 2, 3]) == .held(waitingFor: 1))
         }
     }
 
     @Test func forkEvidenceIsCappedPerPeer() async throws {
         try await withStore { store, _, _ in
-            #expect(try store.receive(Self.position(1, 1), ack: 0, items: [], peerKnowledge: VersionVector(), envelope: [0]).isApplied)
+            #expect(try await store.receive(Self.position(1, 1), ack: 0, items: [], peerKnowledge: VersionVector(), envelope: [0]).isApplied)
             let max = store.limits.forkEvidencePerPeerMax
             for i in 0..<(max + 5) {
-                let r = try store.receive(
+                let r = try await store.receive(
                     Self.position(1, UInt8(2 + i % 200)), ack: 0, items: [], peerKnowledge: VersionVector(), envelope: [9, 9])
                 guard case .fork = r else {
                     Issue.record("fork \(i) was \(r)")
