@@ -43,6 +43,14 @@ let package = Package(
             dependencies: ["IOCModel", "CZstd", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .target(
+            name: "IOCSharing",
+            dependencies: ["IOCModel", "IOCSync", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "IOCAudit",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        .target(
             name: "IOCIdentity",
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -53,14 +61,14 @@ let package = Package(
         .target(
             name: "IOCStore",
             dependencies: [
-                "IOCModel", "IOCSync", .product(name: "GRDB", package: "GRDB.swift"),
+                "IOCModel", "IOCSync", "IOCSharing", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
         .target(
             name: "IOCNode",
             dependencies: [
-                "IOCModel", "IOCTopology", "IOCSync", "IOCStore", "IOCIdentity",
+                "IOCModel", "IOCTopology", "IOCSync", "IOCSharing", "IOCStore", "IOCIdentity",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -78,12 +86,15 @@ let package = Package(
             swiftSettings: swiftSettings),
         .target(
             name: "IOCTesting",
-            dependencies: ["IOCModel", "IOCTopology", "IOCSync", "IOCStore", "IOCIdentity", "IOCNode"],
+            dependencies: [
+                "IOCModel", "IOCTopology", "IOCSync", "IOCSharing", "IOCStore", "IOCIdentity", "IOCNode",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "iocnode",
             dependencies: [
-                "IOCNode", "IOCModel", "IOCTopology", "IOCSync", "IOCStore", "IOCIdentity",
+                "IOCNode", "IOCModel", "IOCTopology", "IOCSync", "IOCSharing", "IOCStore", "IOCIdentity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -101,7 +112,12 @@ let package = Package(
         .testTarget(
             name: "IOCIdentityTests", dependencies: ["IOCIdentity", .product(name: "X509", package: "swift-certificates")],
             swiftSettings: swiftSettings),
-        .testTarget(name: "IOCStoreTests", dependencies: ["IOCStore", "IOCTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IOCSharingTests", dependencies: ["IOCSharing", "IOCTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "IOCAuditTests", dependencies: ["IOCAudit", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "IOCStoreTests", dependencies: ["IOCStore", "IOCSharing", "IOCTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "IOCNodeTests",
             dependencies: [

@@ -6,12 +6,11 @@ import IOCSync
 /// Moves signed bundles between nodes as files: the same envelopes, sequence numbers and checks
 /// as over HTTP, so a unit with no link carries its delta on a USB stick.
 public struct BundleExchange: Sendable {
-    public let store: NodeStore
-    public let signer: BundleSigner
+    public let outbox: Outbox
+    public var store: NodeStore { outbox.store }
 
-    public init(store: NodeStore, signer: BundleSigner) {
-        self.store = store
-        self.signer = signer
+    public init(store: NodeStore, signer: BundleSigner, sharing: SharingGate) {
+        outbox = Outbox(store: store, signer: signer, sharing: sharing)
     }
 
     /// Hands `sink` every bundle `peer` has not acknowledged (the same bytes as before, so a lost
@@ -27,8 +26,7 @@ public struct BundleExchange: Sendable {
             bundles += 1
             entries += old.entries
         }
-        let now = store.now()
-        while let next = try store.nextOutbound(to: peer, force: bundles == 0, seal: { try signer.seal($0, now: now) }) {
+        while let next = try outbox.next(to: peer, after: UInt64.max, force: bundles == 0) {
             try sink(next.envelope)
             bundles += 1
             entries += next.entries

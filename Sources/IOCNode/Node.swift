@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTLS
 import IOCIdentity
 import IOCModel
+import IOCSharing
 import IOCStore
 import Logging
 import NIOCore
@@ -17,12 +18,14 @@ public struct Node: Sendable {
     public let logger: Logger
     /// Present in mutual-TLS mode: what this node trusts, how it signs, who it syncs with.
     public let sync: SyncParts?
+    /// The sharing policy in force (design.md §5), replaced when the topology file changes.
+    public let sharing: SharingGate
 
     /// The sync machinery, built once from the node's credentials.
     public struct SyncParts: Sendable {
         public let trust: TrustStore
         public let security: TransportSecurity
-        public let signer: BundleSigner
+        public let outbox: Outbox
         public let receiver: BundleReceiver
         public let links: [SyncLink]
         public let board: SyncStatusBoard
@@ -39,6 +42,8 @@ public struct Node: Sendable {
         log[metadataKey: "node"] = "\(configuration.nodeID)"
         self.logger = log
         metrics = NodeMetrics()
+        let sharing = SharingGate(try ActivePolicy(topology: configuration.topology))
+        self.sharing = sharing
         store = try NodeStore(
             .init(
                 path: configuration.databasePath, nodeID: configuration.nodeID,
@@ -59,8 +64,11 @@ public struct Node: Sendable {
             let links = SyncLink.links(of: configuration.nodeID, in: topology)
             sync = SyncParts(
                 trust: trust, security: TransportSecurity(credentials: credentials, trust: trust),
-                signer: BundleSigner(nodeID: configuration.nodeID, key: credentials.signingKey),
-                receiver: BundleReceiver(store: store, trust: trust, limits: configuration.limits), links: links,
+                outbox: Outbox(
+                    store: store, signer: BundleSigner(nodeID: configuration.nodeID, key: credentials.signingKey),
+                    sharing: sharing),
+                receiver: BundleReceiver(store: store, trust: trust, limits: configuration.limits, sharing: sharing),
+                links: links,
                 board: SyncStatusBoard(links: links))
         }
     }
@@ -103,7 +111,7 @@ public struct Node: Sendable {
         let group = router.group("sync/v1").add(
             middleware: PeerIdentityMiddleware(trust: parts.trust, neighbours: Set(parts.links.map(\.peer))))
         SyncRoutes(
-            store: store, receiver: parts.receiver, signer: parts.signer, trust: parts.trust, limits: configuration.limits
+            store: store, receiver: parts.receiver, outbox: parts.outbox, trust: parts.trust, limits: configuration.limits
         ).register(on: group)
         return router
     }
@@ -156,6 +164,13 @@ public struct Node: Sendable {
     ) async throws {
         let c = configuration
         var services: [any Service] = [RulesService(store: store, interval: c.rulesInterval, metrics: metrics, logger: logger)]
+        if let path = c.topologyPath {
+            services.append(
+                PolicyWatcher(
+                    path: path, nodeID: c.nodeID, store: store, gate: sharing, interval: c.policyCheckInterval, logger: logger))
+        } else if let policy = sharing.current {
+            try store.applyPolicy(policy, topologyText: nil)
+        }
         let api: Application<RouterResponder<NodeRequestContext>>
         if let sync {
             api = Application(
@@ -171,7 +186,7 @@ public struct Node: Sendable {
             let client = try PeerClient(security: sync.security, federation: c.topology.federation, limits: c.limits)
             services.append(
                 SyncService(
-                    store: store, links: sync.links, client: client, signer: sync.signer, receiver: sync.receiver,
+                    store: store, links: sync.links, client: client, outbox: sync.outbox, receiver: sync.receiver,
                     trust: sync.trust, board: sync.board, interval: c.syncInterval, logger: logger))
         } else {
             api = Application(

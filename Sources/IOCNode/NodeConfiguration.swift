@@ -21,6 +21,10 @@ public struct NodeConfiguration: Sendable {
     public var syncListenPort: Int
     /// How often each link syncs when nothing changed (changes sync within ~200 ms).
     public var syncInterval: Duration
+    /// The topology file, watched for sharing-policy changes while the node runs (nil: never reloaded).
+    public var topologyPath: String?
+    /// How often the topology file is checked for changes.
+    public var policyCheckInterval: Duration = .seconds(1)
 
     public enum Security: Sendable {
         case insecureDev

@@ -10,15 +10,14 @@ import IOCSync
 public struct BundleSigner: Sendable {
     public let nodeID: String
     let key: Curve25519.Signing.PrivateKey
-    let policyVersion: UInt64
 
-    public init(nodeID: String, key: Curve25519.Signing.PrivateKey, policyVersion: UInt64 = 0) {
+    public init(nodeID: String, key: Curve25519.Signing.PrivateKey) {
         self.nodeID = nodeID
         self.key = key
-        self.policyVersion = policyVersion
     }
 
-    public func seal(_ draft: OutboundDraft, now: Int64) throws -> (envelope: [UInt8], hash: [UInt8]) {
+    /// `policyVersion` is the sharing policy the draft's delta was filtered under.
+    public func seal(_ draft: OutboundDraft, policyVersion: UInt64, now: Int64) throws -> (envelope: [UInt8], hash: [UInt8]) {
         let payload = BundlePayload(
             from: nodeID, to: draft.peer, channelSeq: draft.seq, prevHash: draft.prevHash, ack: draft.ack,
             policyVersion: policyVersion, knowledge: draft.knowledge, createdAt: now, items: draft.delta.items)
@@ -40,6 +39,8 @@ public struct BundleRefusal: Error, CustomStringConvertible, Sendable {
 public struct VerifiedBundle: Sendable {
     public var position: ChannelPosition
     public var ack: UInt64
+    /// The sharing policy version the sender filtered under.
+    public var policyVersion: UInt64
     public var knowledge: VersionVector
     public var items: [NodeStore.DecodedItem]
     public var envelope: [UInt8]
@@ -96,11 +97,14 @@ public struct BundleReceiver: Sendable {
     public let store: NodeStore
     public let trust: TrustStore
     public let limits: Limits
+    /// This node's own copy of the sharing policy, for the receiver's re-check.
+    public let sharing: SharingGate
 
-    public init(store: NodeStore, trust: TrustStore, limits: Limits) {
+    public init(store: NodeStore, trust: TrustStore, limits: Limits, sharing: SharingGate) {
         self.store = store
         self.trust = trust
         self.limits = limits
+        self.sharing = sharing
     }
 
     /// Checks one envelope without touching the store. `transportPeer` is the node proven by the
@@ -162,7 +166,8 @@ public struct BundleReceiver: Sendable {
             position: ChannelPosition(
                 peer: claimed, seq: payload.channelSeq, hash: Array(SHA256.hash(data: envelope.payload)),
                 prevHash: payload.prevHash),
-            ack: payload.ack, knowledge: payload.knowledge, items: items, envelope: bytes)
+            ack: payload.ack, policyVersion: payload.policyVersion, knowledge: payload.knowledge, items: items,
+            envelope: bytes)
     }
 
     /// Verifies and receives one bundle, then any held bundles it unblocks. Every refusal is
@@ -205,8 +210,20 @@ public struct BundleReceiver: Sendable {
     }
 
     func apply(_ v: VerifiedBundle) async throws -> Receipt {
+        let policy = sharing.current
+        if let policy, v.policyVersion > policy.version {
+            // The sender filtered under a newer policy than ours: judging it by our older copy
+            // could refuse entries it may now send. Refuse the bundle whole; the sender resends
+            // the same bytes once this node has loaded the new topology.
+            let reason =
+                "bundle \(v.position.seq) from '\(v.position.peer)' was filtered under sharing policy v\(v.policyVersion), newer than this node's v\(policy.version); update this node's topology file"
+            try store.logBundleRefusal(peer: v.position.peer, seq: v.position.seq, hash: v.position.hash, reason: reason)
+            return Receipt(
+                outcome: "refused", seq: v.position.seq, highWater: try store.inboundHighWater(v.position.peer).seq,
+                knowledge: try store.knowledge(), applied: 0, reason: reason)
+        }
         let outcome = try await store.receive(
-            v.position, ack: v.ack, items: v.items, peerKnowledge: v.knowledge, envelope: v.envelope)
+            v.position, ack: v.ack, items: v.items, peerKnowledge: v.knowledge, envelope: v.envelope, sharing: policy)
         let highWater = try store.inboundHighWater(v.position.peer).seq
         let knowledge = try store.knowledge()
         switch outcome {

@@ -43,7 +43,7 @@ struct PeerIdentityMiddleware: RouterMiddleware {
 struct SyncRoutes: Sendable {
     let store: NodeStore
     let receiver: BundleReceiver
-    let signer: BundleSigner
+    let outbox: Outbox
     let trust: TrustStore
     let limits: Limits
 
@@ -77,11 +77,7 @@ struct SyncRoutes: Sendable {
             throw APIError(.badRequest, code: "invalid_parameter", message: "Query parameter 'after' (a bundle sequence) is required.")
         }
         try store.acknowledge(peer: peer, upTo: after)
-        let now = store.now()
-        let signer = self.signer
-        let bundle = try store.unacknowledged(peer).first { $0.seq > after }
-            ?? store.nextOutbound(to: peer, force: false, seal: { try signer.seal($0, now: now) })
-        guard let bundle else { return Response(status: .noContent) }
+        guard let bundle = try outbox.next(to: peer, after: after) else { return Response(status: .noContent) }
         return Response(
             status: .ok, headers: [.contentType: Self.envelopeType],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: bundle.envelope)))

@@ -75,7 +75,7 @@ public struct SyncService: Service {
     let store: NodeStore
     let links: [SyncLink]
     let client: PeerClient
-    let signer: BundleSigner
+    let outbox: Outbox
     let receiver: BundleReceiver
     let trust: TrustStore
     let board: SyncStatusBoard
@@ -177,12 +177,8 @@ public struct SyncService: Service {
     /// Sends unacknowledged bundles first (same bytes), then new ones, one at a time.
     func push(_ s: PeerSession, _ peer: String) async throws -> Int {
         var sent = 0
-        let signer = self.signer
         while sent < bundlesPerRound {
-            let now = store.now()
-            guard let bundle = try store.unacknowledged(peer).first
-                ?? store.nextOutbound(to: peer, force: false, seal: { try signer.seal($0, now: now) })
-            else { break }
+            guard let bundle = try outbox.next(to: peer) else { break }
             let (status, body) = try await s.request(.POST, "/sync/v1/bundles", body: bundle.envelope, contentType: SyncRoutes.envelopeType)
             let receipt: Receipt
             do {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GRDB
 import IOCModel
+import IOCSharing
 import IOCSync
 
 /// A bundle's place on its channel (from → to): its gapless sequence, the SHA-256 of its signed
@@ -78,10 +79,10 @@ extension NodeStore {
     /// a thread of the cooperative pool that serves the API.
     public func receive(
         _ position: ChannelPosition, ack: UInt64, items: [DecodedItem], peerKnowledge: VersionVector,
-        envelope: [UInt8], admit: @escaping @Sendable (EntryHeader, JournalEntry) -> Admission = { _, _ in .accept }
+        envelope: [UInt8], sharing: ActivePolicy? = nil
     ) async throws -> ReceiveOutcome {
         try await write { tx in
-            try tx.receive(position, ack: ack, items: items, peerKnowledge: peerKnowledge, envelope: envelope, admit: admit)
+            try tx.receive(position, ack: ack, items: items, peerKnowledge: peerKnowledge, envelope: envelope, sharing: sharing)
         }
     }
 
@@ -133,9 +134,13 @@ extension NodeStore {
     }
 
     /// Creates the next bundle for `peer` — beyond what it holds or has in flight — unless there
-    /// is nothing new to tell it (no entries, same knowledge) and `force` is false. Sequence allocation, the delta and the outbox row commit together.
+    /// is nothing new to tell it (no entries, same knowledge) and `force` is false. Sequence
+    /// allocation, the delta and the outbox row commit together.
+    ///
+    /// With `sharing`, the peer's scope is brought up to date first: queued back-fills and purge
+    /// notices lead the bundle, and entries of records outside the scope travel as hashes only.
     public func nextOutbound(
-        to peer: String, force: Bool, visible: ((EntryHeader) -> Bool)? = nil,
+        to peer: String, force: Bool, sharing: ActivePolicy? = nil,
         seal: (OutboundDraft) throws -> (envelope: [UInt8], hash: [UInt8])
     ) throws -> OutboundBundle? {
         try writeSync { tx in
@@ -147,7 +152,26 @@ extension NodeStore {
             if let last, (last[4] as Int64) == 0 { beyond = beyond.merged(with: try Self.vector(last[2])) }
             let mine = try Self.knowledge(db: db)
             let ack = try Self.inboundHighWater(db: db, peer: peer).seq
-            let delta = try Self.delta(db: db, beyond: beyond, visible: visible, limits: limits)
+            var lead: [BundleItem] = []
+            var deltaLimits = limits
+            var visible: ((EntryHeader) -> Bool)?
+            if let sharing {
+                try tx.reconcileScope(peer: peer, sharing: sharing, beyond: beyond)
+                let (items, bytes) = try tx.drainScopeQueues(peer: peer, limits: limits)
+                lead = items
+                deltaLimits.bundleEntriesMax -= items.count
+                deltaLimits.bundlePayloadBytesMax -= bytes
+                let inScope = try db.cachedStatement(sql: "SELECT 1 FROM peer_scope WHERE peer = ? AND record_id = ?")
+                var memo: [RecordID: Bool] = [:]
+                visible = { header in
+                    if let known = memo[header.recordID] { return known }
+                    let found = (try? Bool.fetchOne(inScope, arguments: [peer, Data(header.recordID.bytes)])) ?? nil
+                    memo[header.recordID] = found ?? false
+                    return found ?? false
+                }
+            }
+            var delta = try Self.delta(db: db, beyond: beyond, visible: visible, limits: deltaLimits)
+            delta.items = lead + delta.items
             // A new acknowledgement alone is no reason for a bundle: over HTTP it travels in the
             // receipt and the pull request, and two peers would otherwise ping-pong empty bundles.
             if !force, delta.items.isEmpty, let last, try Self.vector(last[3]) == mine { return nil }
@@ -249,10 +273,10 @@ extension StoreTransaction {
 }
 
 extension StoreTransaction {
-    /// The body of ``NodeStore/receive(_:ack:items:peerKnowledge:envelope:admit:)``, in one transaction.
+    /// The body of ``NodeStore/receive(_:ack:items:peerKnowledge:envelope:sharing:)``, in one transaction.
     func receive(
         _ position: ChannelPosition, ack: UInt64, items: [NodeStore.DecodedItem], peerKnowledge: VersionVector,
-        envelope: [UInt8], admit: (EntryHeader, JournalEntry) -> Admission
+        envelope: [UInt8], sharing: ActivePolicy?
     ) throws -> ReceiveOutcome {
         let db = self.db
         let peer = position.peer
@@ -289,7 +313,7 @@ extension StoreTransaction {
             try logBundleRefusal(peer: peer, seq: position.seq, hash: position.hash, reason: reason, evidence: envelope)
             return .fork(reason)
         }
-        let report = try applyItems(items, from: peer, peerKnowledge: peerKnowledge, admit: admit)
+        let report = try applyItems(items, from: peer, peerKnowledge: peerKnowledge, sharing: sharing)
         try db.execute(
             sql: "INSERT INTO channel_in(peer, seq, hash, entries, at) VALUES (?, ?, ?, ?, ?)",
             arguments: [peer, Int64(position.seq), Data(position.hash), items.count, store.now()])

@@ -1,19 +1,17 @@
 import Foundation
 import GRDB
 import IOCModel
+import IOCSharing
 import IOCSync
-
-/// What the receiver's policy says about an incoming entry.
-public enum Admission: Sendable, Hashable {
-    case accept
-    /// The sender should have withheld it: keep only its hash, log the refusal.
-    case refuse(String)
-}
 
 /// The outcome of applying one bundle.
 public struct ApplyReport: Sendable, Hashable {
     public var applied = 0
     public var withheld = 0
+    /// Entries received before only as hashes, now with their content (a record entered scope).
+    public var backfilled = 0
+    /// Records dropped on the sender's notice that they left this node's scope.
+    public var purged = 0
     public var duplicates = 0
     /// Positions beyond a gap in an origin's sequence: not applied, re-sent by the next delta.
     public var gaps = 0
@@ -32,6 +30,8 @@ public struct ApplyReport: Sendable, Hashable {
     public mutating func absorb(_ later: ApplyReport) {
         applied += later.applied
         withheld += later.withheld
+        backfilled += later.backfilled
+        purged += later.purged
         duplicates += later.duplicates
         gaps += later.gaps
         refused += later.refused
@@ -129,6 +129,7 @@ extension NodeStore {
         /// The entry, its bytes as a blob and its leaf hash, prepared off the writer thread.
         case entry(JournalEntry, Data, leafHash: Data)
         case withheld(String, UInt64, [UInt8])
+        case purge(RecordID)
     }
 
     /// Decodes every position of a bundle; a malformed one fails the whole bundle. Pure, so a
@@ -144,6 +145,8 @@ extension NodeStore {
             case .withheld(let o, let s, let h):
                 guard h.count == 32, s > 0, !o.isEmpty else { throw DecodeError("malformed withheld position") }
                 decoded.append(.withheld(o, s, h))
+            case .purge(let id):
+                decoded.append(.purge(id))
             }
         }
         return decoded
@@ -153,24 +156,23 @@ extension NodeStore {
     /// Every entry is decoded before anything is written; a malformed one fails the whole bundle.
     /// Re-applying the same bundle changes nothing.
     public func apply(
-        _ items: [BundleItem], from peer: String, peerKnowledge: VersionVector? = nil,
-        admit: (EntryHeader, JournalEntry) -> Admission = { _, _ in .accept }
+        _ items: [BundleItem], from peer: String, peerKnowledge: VersionVector? = nil, sharing: ActivePolicy? = nil
     ) throws -> ApplyReport {
         let started = ContinuousClock.now
         let decoded = try Self.decode(items, limits: limits)
-        var report = try apply(decoded: decoded, from: peer, peerKnowledge: peerKnowledge, admit: admit)
+        var report = try apply(decoded: decoded, from: peer, peerKnowledge: peerKnowledge, sharing: sharing)
         report.decodeSeconds = Self.seconds(ContinuousClock.now - started) - report.writeSeconds
         return report
     }
 
-    /// Applies positions decoded by ``decode(_:limits:)`` in one transaction.
+    /// Applies positions decoded by ``decode(_:limits:)`` in one transaction. With `sharing`,
+    /// every record is re-checked against this node's own copy of the policy.
     public func apply(
-        decoded: [DecodedItem], from peer: String, peerKnowledge: VersionVector? = nil,
-        admit: (EntryHeader, JournalEntry) -> Admission = { _, _ in .accept }
+        decoded: [DecodedItem], from peer: String, peerKnowledge: VersionVector? = nil, sharing: ActivePolicy? = nil
     ) throws -> ApplyReport {
         let decodedAt = ContinuousClock.now
         var result = try writeSync { tx in
-            try tx.applyItems(decoded, from: peer, peerKnowledge: peerKnowledge, admit: admit)
+            try tx.applyItems(decoded, from: peer, peerKnowledge: peerKnowledge, sharing: sharing)
         }
         result.writeSeconds = Self.seconds(ContinuousClock.now - decodedAt)
         return result
@@ -211,11 +213,21 @@ extension NodeStore {
 }
 
 extension StoreTransaction {
-    /// The body of ``NodeStore/apply(decoded:from:peerKnowledge:admit:)``, inside the caller's
+    /// Where an incoming entry stands against this node's journal.
+    enum Placement {
+        case next, duplicate, gap
+        /// Held here only as its hash, and the content matches it: a back-fill.
+        case backfill
+        /// Held here only as its hash, and the content does not match it.
+        case mismatch
+        /// Claims to be this node's own change, which only this node writes.
+        case ownOrigin
+    }
+
+    /// The body of ``NodeStore/apply(decoded:from:peerKnowledge:sharing:)``, inside the caller's
     /// transaction, so a signed bundle's channel bookkeeping commits together with its entries.
     func applyItems(
-        _ decoded: [NodeStore.DecodedItem], from peer: String, peerKnowledge: VersionVector?,
-        admit: (EntryHeader, JournalEntry) -> Admission
+        _ decoded: [NodeStore.DecodedItem], from peer: String, peerKnowledge: VersionVector?, sharing: ActivePolicy?
     ) throws -> ApplyReport {
         var report = ApplyReport()
         var known: [String: UInt64] = [:]
@@ -226,49 +238,107 @@ extension StoreTransaction {
         // change here, for a record this node does not have, needs no merge at all.
         var changesPerRecord: [RecordID: Int] = [:]
         for case .entry(let e, _, _) in decoded { changesPerRecord[e.recordID, default: 0] += 1 }
+        let refusedRecords = try sharing.map { try admission(decoded, sharing: $0, changesPerRecord: changesPerRecord) } ?? [:]
         var singleCreates = 0
-        func position(_ origin: String, _ seq: UInt64) throws -> Bool {
+        func place(_ origin: String, _ seq: UInt64, leafHash: Data?) throws -> Placement {
             let k = try known[origin] ?? knowledge(of: origin)
             known[origin] = k
             if seq <= k {
-                report.duplicates += 1
-                return false
+                guard let leafHash,
+                    let row = try Row.fetchOne(
+                        db.cachedStatement(sql: "SELECT bytes IS NULL, leaf_hash FROM journal WHERE origin = ? AND seq = ?"),
+                        arguments: [origin, Int64(seq)]),
+                    row[0] as Bool
+                else {
+                    report.duplicates += 1
+                    return .duplicate
+                }
+                return (row[1] as Data) == leafHash ? .backfill : .mismatch
             }
+            if origin == nodeID { return .ownOrigin }
             if seq > k + 1 {
                 report.gaps += 1
-                return false
+                return .gap
             }
             known[origin] = seq
-            return true
+            return .next
+        }
+        func keepHashOnly(_ entry: JournalEntry, _ leafHash: Data, reason: String) throws {
+            try db.cachedStatement(
+                sql: "INSERT INTO journal(origin, seq, leaf_hash) VALUES (?, ?, ?)"
+            ).execute(arguments: [entry.origin, Int64(entry.seq), leafHash])
+            try refuse(entry.dot, recordID: entry.recordID, reason: reason)
+            report.refused.append("\(entry.dot): \(reason)")
         }
         for d in decoded {
             switch d as NodeStore.DecodedItem {
             case .withheld(let origin, let seq, let hash):
-                guard try position(origin, seq) else { continue }
+                if let sharing, !sharing.mayForward(origin: origin, from: peer, to: nodeID) {
+                    report.refused.append("\(origin):\(seq): '\(peer)' may not relay positions of '\(origin)'")
+                    continue
+                }
+                guard try place(origin, seq, leafHash: nil) == .next else { continue }
                 try db.cachedStatement(
                     sql: "INSERT INTO journal(origin, seq, leaf_hash) VALUES (?, ?, ?)"
                 ).execute(arguments: [origin, Int64(seq), Data(hash)])
                 report.withheld += 1
+            case .purge(let id):
+                let reason = "'\(peer)' says this record left this node's scope"
+                if try purge(id, peer: peer, reason: reason) { report.purged += 1 }
             case .entry(let entry, let bytes, let leafHash):
-                guard try position(entry.origin, entry.seq) else { continue }
-                let header = entry.header
-                let isLocalOnly = RecordKind(rawValue: entry.kind)?.isLocalOnly == true
-                let admission = isLocalOnly ? .refuse("local-only record sent by a peer") : admit(header, entry)
-                if case .refuse(let reason) = admission {
-                    // Keep the position contiguous with its hash; never store the content.
-                    try db.cachedStatement(
-                        sql: "INSERT INTO journal(origin, seq, leaf_hash) VALUES (?, ?, ?)"
-                    ).execute(arguments: [entry.origin, Int64(entry.seq), leafHash])
+                if let sharing, !sharing.mayForward(origin: entry.origin, from: peer, to: nodeID) {
+                    let reason = "'\(peer)' may not relay entries written by '\(entry.origin)' (changes flow along the node tree)"
                     try refuse(entry.dot, recordID: entry.recordID, reason: reason)
                     report.refused.append("\(entry.dot): \(reason)")
                     continue
                 }
-                let pos = try appendJournal(entry: entry, blob: bytes, leafHash: leafHash)
+                let placement = try place(entry.origin, entry.seq, leafHash: leafHash)
+                let pos: Int64
+                switch placement {
+                case .duplicate, .gap:
+                    continue
+                case .mismatch:
+                    let reason = "back-fill of \(entry.dot) does not match the leaf hash held for it"
+                    try refuse(entry.dot, recordID: entry.recordID, reason: reason)
+                    report.refused.append("\(entry.dot): \(reason)")
+                    continue
+                case .ownOrigin:
+                    let reason = "an entry claiming to be this node's own change \(entry.dot) came from '\(peer)'"
+                    try refuse(entry.dot, recordID: entry.recordID, reason: reason)
+                    report.refused.append("\(entry.dot): \(reason)")
+                    continue
+                case .next:
+                    let isLocalOnly = RecordKind(rawValue: entry.kind)?.isLocalOnly == true
+                    if let reason = isLocalOnly ? "local-only record sent by a peer" : refusedRecords[entry.recordID] {
+                        // Keep the position contiguous with its hash; never store the content.
+                        try keepHashOnly(entry, leafHash, reason: reason)
+                        continue
+                    }
+                    pos = try appendJournal(entry: entry, blob: bytes, leafHash: leafHash)
+                case .backfill:
+                    if let reason = refusedRecords[entry.recordID] {
+                        try refuse(entry.dot, recordID: entry.recordID, reason: reason)
+                        report.refused.append("\(entry.dot): \(reason)")
+                        continue
+                    }
+                    try db.cachedStatement(
+                        sql: "UPDATE journal SET bytes = ?, record_id = ?, kind = ?, hlc = ? WHERE origin = ? AND seq = ?"
+                    ).execute(arguments: [
+                        bytes, Data(entry.recordID.bytes), entry.kind, Int64(bitPattern: entry.hlc.rawValue), entry.origin,
+                        Int64(entry.seq),
+                    ])
+                    pos = try Int64.fetchOne(
+                        db, sql: "SELECT pos FROM journal WHERE origin = ? AND seq = ?",
+                        arguments: [entry.origin, Int64(entry.seq)]) ?? 0
+                    report.backfilled += 1
+                }
                 if !store.observe(entry.hlc) {
                     try flagClockSkew(origin: entry.origin, hlc: entry.hlc)
                     if !report.clockSkewOrigins.contains(entry.origin) { report.clockSkewOrigins.append(entry.origin) }
                 }
-                if entry.op == .create, changesPerRecord[entry.recordID] == 1, try !exists(entry.recordID) {
+                if entry.op == .create, changesPerRecord[entry.recordID] == 1, states[entry.recordID] == nil,
+                    try !exists(entry.recordID)
+                {
                     if let refusal = RecordState.check(entry) {
                         try refuse(entry.dot, recordID: entry.recordID, reason: refusal.description)
                         report.refused.append("\(entry.dot): \(refusal)")
@@ -305,6 +375,33 @@ extension StoreTransaction {
         if let peerKnowledge { try recordPeerKnowledge(peer, peerKnowledge) }
         report.knowledgeAfter = try NodeStore.knowledge(db: db)
         return report
+    }
+
+    /// The receiver's re-check (design.md §5): for every record with entries in the bundle, the
+    /// state it would have after them must be one this node's own policy lets it hold. Judged
+    /// per record, not per entry, so a record that moved into scope is judged by where it is now,
+    /// not by the history being back-filled. Returns the refused records with the reason.
+    func admission(
+        _ decoded: [NodeStore.DecodedItem], sharing: ActivePolicy, changesPerRecord: [RecordID: Int]
+    ) throws -> [RecordID: String] {
+        var entries: [RecordID: [JournalEntry]] = [:]
+        for case .entry(let e, _, _) in decoded { entries[e.recordID, default: []].append(e) }
+        var refused: [RecordID: String] = [:]
+        for (id, list) in entries {
+            let facts: RecordFacts
+            if list.count == 1, list[0].op == .create, try !exists(id) {
+                facts = RecordFacts(create: list[0])
+            } else {
+                var state = try load(id) ?? RecordState(id: id, kind: list[0].kind)
+                for e in list { _ = state.apply(e) }
+                facts = RecordFacts(state: state)
+            }
+            if !sharing.mayHold(facts, node: nodeID) {
+                refused[id] =
+                    "sharing policy v\(sharing.version) does not let '\(nodeID)' hold this \(facts.kind); the sender should have withheld it"
+            }
+        }
+        return refused
     }
 }
 

@@ -149,6 +149,37 @@ enum Schema {
                     CREATE TABLE trust_doc (kind TEXT PRIMARY KEY, version INTEGER NOT NULL, bytes BLOB NOT NULL);
                     """)
         }
+        m.registerMigration("v3-sharing") { db in
+            try db.execute(
+                sql: """
+                    -- Records whose content this node has sent (or is sending) to each peer under the
+                    -- sharing policy. A record entering a peer's scope is back-filled, one leaving it
+                    -- is purged there; this table is how the sender knows which is which.
+                    CREATE TABLE peer_scope (peer TEXT NOT NULL, record_id BLOB NOT NULL, PRIMARY KEY(peer, record_id)) WITHOUT ROWID;
+                    CREATE INDEX peer_scope_record ON peer_scope(record_id);
+
+                    -- How far each peer's scope has been evaluated: journal position and policy fingerprint.
+                    CREATE TABLE peer_scope_state (peer TEXT PRIMARY KEY, pos INTEGER NOT NULL, policy TEXT NOT NULL);
+
+                    -- Entries to back-fill and purge notices to send to a peer in its next bundles.
+                    CREATE TABLE outbox_backfill (
+                        peer TEXT NOT NULL, pos INTEGER NOT NULL, record_id BLOB NOT NULL, PRIMARY KEY(peer, pos)
+                    ) WITHOUT ROWID;
+                    CREATE TABLE outbox_purge (peer TEXT NOT NULL, record_id BLOB NOT NULL, PRIMARY KEY(peer, record_id)) WITHOUT ROWID;
+
+                    -- Records this node purged (left its scope): the id, who asked and why; the
+                    -- journal keeps each entry's leaf hash, never the content.
+                    CREATE TABLE purge_receipt (
+                        id INTEGER PRIMARY KEY,
+                        record_id BLOB NOT NULL,
+                        kind TEXT,
+                        peer TEXT,
+                        reason TEXT NOT NULL,
+                        entries INTEGER NOT NULL,
+                        at INTEGER NOT NULL
+                    );
+                    """)
+        }
         return m
     }
 }

@@ -3,14 +3,19 @@ import IOCModel
 /// One journal position in a bundle: the entry itself, or only its leaf hash when the receiver
 /// may not see the content (sharing policy, local-only records). Hash-only positions keep the
 /// receiver's copy of each origin's journal contiguous and verifiable without the content.
+///
+/// A third item, ``purge``, is not a journal position: it tells the receiver that a record left
+/// its scope under the sharing policy, so it must drop the content (keeping the leaf hashes).
 public enum BundleItem: Sendable, Hashable {
     case entry([UInt8])
     case withheld(origin: String, seq: UInt64, leafHash: [UInt8])
+    case purge(recordID: RecordID)
 
     public var byteCount: Int {
         switch self {
         case .entry(let b): b.count + 4
         case .withheld(let o, _, _): o.utf8.count + 44
+        case .purge: 17
         }
     }
 }
@@ -86,6 +91,9 @@ public struct BundlePayload: Sendable, Hashable {
                 w.string(origin)
                 w.uvarint(seq)
                 w.raw(hash)
+            case .purge(let id):
+                w.u8(3)
+                w.raw(id.bytes)
             }
         }
         w.raw(extensions)
@@ -118,6 +126,9 @@ public struct BundlePayload: Sendable, Hashable {
                 let origin = try r.string()
                 let seq = try r.uvarint()
                 items.append(.withheld(origin: origin, seq: seq, leafHash: Array(try r.take(32))))
+            case 3:
+                guard let id = RecordID(bytes: try r.take(16)) else { throw DecodeError("bad record id in a purge notice") }
+                items.append(.purge(recordID: id))
             case let t:
                 throw DecodeError("unknown bundle item tag \(t)")
             }

@@ -1,6 +1,7 @@
 import Foundation
 import IOCIdentity
 import IOCNode
+import IOCSharing
 import IOCStore
 
 /// A federation's certificates and keys generated in code for a test, against a fixed reference
@@ -12,11 +13,14 @@ public struct TestFederation: Sendable {
     public let federation: String
     public let certs: CertsDirectory
     public let nodes: [String]
+    /// The sharing policy both ends use (the sample rules over `TopologyFixtures.small()`).
+    public var sharing: SharingGate
 
     /// Writes a CA, node certificates (valid 60 days from `now`) and signing keys under `root/certs`.
     public init(root: String, federation: String = "test", nodes: [String], now: Date = TestFederation.referenceTime) throws {
         self.federation = federation
         self.nodes = nodes
+        sharing = SharingGate(try ActivePolicy(topology: TopologyFixtures.small()))
         certs = CertsDirectory(path: root + "/certs")
         var hosts: [String: [String]] = [:]
         for n in nodes { hosts[n] = ["127.0.0.1", "localhost"] }
@@ -38,14 +42,16 @@ public struct TestFederation: Sendable {
     }
 
     public func receiver(_ store: NodeStore) throws -> BundleReceiver {
-        BundleReceiver(store: store, trust: try trust(for: store), limits: store.limits)
+        BundleReceiver(store: store, trust: try trust(for: store), limits: store.limits, sharing: sharing)
     }
 
     /// Every bundle `from` has for `to`, signed, verified and received in process.
     @discardableResult
     public func transfer(from: NodeStore, to: NodeStore) async throws -> [Receipt] {
         var envelopes: [[UInt8]] = []
-        try BundleExchange(store: from, signer: try signer(from.nodeID)).export(to: to.nodeID) { envelopes.append($0) }
+        try BundleExchange(store: from, signer: try signer(from.nodeID), sharing: sharing).export(to: to.nodeID) {
+            envelopes.append($0)
+        }
         let receiver = try receiver(to)
         var receipts: [Receipt] = []
         for e in envelopes { receipts.append(try await receiver.receive(e, transportPeer: nil)) }

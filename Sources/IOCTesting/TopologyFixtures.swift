@@ -24,6 +24,31 @@ public enum TopologyFixtures {
                 NodeDescriptor(
                     id: "health", mode: .sector, unit: "so-y-te", parent: "province", url: "https://127.0.0.1:8446"),
             ],
-            sharing: ["version": 1, "rules": []])
+            sharing: sampleSharing)
     }
+
+    /// The sharing rules of the shipped topologies (`Topology/test-small.yaml`, `da-nang.yaml`).
+    public static let sampleSharing: JSONValue = [
+        "version": 1,
+        "rules": [
+            ["name": "Field reports go up to the province", "kinds": ["fieldReport"], "to": ["province"], "direction": "up"],
+            [
+                "name": "The province relays each field report to the sector OC that handles its category",
+                "kinds": ["fieldReport"], "to": ["sector"], "scope": "category",
+            ],
+            [
+                "name": "A local OC sees the field reports of its unit, including those assigned to it",
+                "kinds": ["fieldReport"], "to": ["district"], "scope": "unit",
+            ],
+            [
+                "name": "Alerts and directives go down to the units in their area", "kinds": ["alert", "directive"],
+                "to": ["district", "sector"], "direction": "down", "scope": "area",
+            ],
+            ["name": "Alerts raised by local OCs go up to the province", "kinds": ["alert"], "to": ["province"], "direction": "up"],
+            [
+                "name": "Stations, observations, dossier counts and KPIs go up to the province",
+                "kinds": ["station", "observation", "dossier", "kpi"], "to": ["province"], "direction": "up",
+            ],
+        ],
+    ]
 }

@@ -4,6 +4,7 @@ import Foundation
 import IOCIdentity
 import IOCModel
 import IOCNode
+import IOCSharing
 import IOCStore
 import IOCSync
 import NIOCore
@@ -20,6 +21,21 @@ struct BenchCommand: AsyncParsableCommand {
     /// receiver's peak RSS is its own.
     struct Apply: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Apply a backlog of N field-report changes into a province store.")
+
+        /// The benchmark federation: a ward OC whose field reports go up to the province.
+        static let topologyYAML = """
+            federation: bench
+            units:
+              - {code: "48", name: "Thành phố Đà Nẵng", level: province}
+              - {code: "20194", name: "Phường Hải Châu", level: ward, parent: "48"}
+            nodes:
+              - {id: province, mode: province, unit: "48", url: "https://127.0.0.1:8443"}
+              - {id: hai-chau, mode: district, unit: "20194", parent: province, url: "https://127.0.0.1:8444"}
+            sharing:
+              version: 1
+              rules:
+                - {kinds: [fieldReport], to: [province], direction: up}
+            """
         @Option(help: "Number of journal entries in the backlog.")
         var entries: Int = 100_000
         @Option(help: "Working directory (default: a new temporary directory, removed afterwards).")
@@ -58,13 +74,22 @@ struct BenchCommand: AsyncParsableCommand {
             let certs = CertsDirectory(path: dir + "/certs")
             try certs.initialise(federation: "bench", nodes: ["province", "hai-chau"], force: true)
             let signer = BundleSigner(nodeID: "hai-chau", key: try certs.readSigningKey("hai-chau"))
-            let (bundles, _) = try BundleExchange(store: source, signer: signer).export(to: "province") { try writer.append($0) }
+            // Both ends filter and re-check under a real sharing policy, as in production.
+            let topologyPath = dir + "/topology.yaml"
+            try Self.topologyYAML.write(toFile: topologyPath, atomically: true, encoding: .utf8)
+            let sharing = SharingGate(try ActivePolicy(topology: try loadTopology(topologyPath)))
+            let (bundles, _) = try BundleExchange(store: source, signer: signer, sharing: sharing).export(to: "province") {
+                try writer.append($0)
+            }
             try writer.finish()
             let exportSeconds = (ContinuousClock.now - exportStart).seconds
 
             let child = Process()
             child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            child.arguments = ["bundle", "import", "--data", dir + "/province", file, "--certs", certs.path, "--stats-json"]
+            child.arguments = [
+                "bundle", "import", "--data", dir + "/province", file, "--certs", certs.path, "--topology", topologyPath,
+                "--stats-json",
+            ]
             let pipe = Pipe()
             child.standardOutput = pipe
             try child.run()

@@ -1,9 +1,37 @@
 import ArgumentParser
 import Foundation
 import IOCIdentity
+import IOCModel
 import IOCNode
+import IOCSharing
 import IOCStore
 import IOCSync
+import IOCTopology
+
+/// The sharing policy a bundle file is filtered or checked under: `--topology`, else the topology
+/// the node last applied while serving. Never none: an unfiltered file could carry what the peer
+/// may not see.
+struct PolicyOptions: ParsableArguments {
+    @Option(help: "Topology file whose sharing rules apply (default: the one this node last served with).")
+    var topology: String?
+
+    func gate(for store: NodeStore) throws -> SharingGate {
+        let topo: Topology
+        if let topology {
+            topo = try loadTopology(topology)
+        } else if let text = try store.appliedTopologyText() {
+            topo = try TopologyLoader.parse(yaml: text, source: "the topology stored in the data directory")
+        } else {
+            throw ValidationError(
+                "This data directory has no sharing policy yet (it never ran `iocnode serve`): pass --topology FILE.")
+        }
+        do {
+            return SharingGate(try ActivePolicy(topology: topo))
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+}
 
 struct BundleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -20,12 +48,14 @@ struct BundleCommand: AsyncParsableCommand {
         var out: String
         @Option(help: "Certificates directory written by `iocnode certs init` (holds this node's signing key).")
         var certs: String = "certs"
+        @OptionGroup var policy: PolicyOptions
 
         func run() async throws {
             let store = try data.openStore()
+            let sharing = try policy.gate(for: store)
             let key = try CertsDirectory(path: certs).readSigningKey(store.nodeID)
             let writer = try BundleFileWriter(path: out)
-            let exchange = BundleExchange(store: store, signer: BundleSigner(nodeID: store.nodeID, key: key))
+            let exchange = BundleExchange(store: store, signer: BundleSigner(nodeID: store.nodeID, key: key), sharing: sharing)
             let (bundles, entries) = try exchange.export(to: to) { try writer.append($0) }
             try writer.finish()
             say("wrote \(bundles) signed bundle(s), \(entries) entries, \(writer.bytesWritten) bytes, for \(to) to \(out)")
@@ -41,9 +71,11 @@ struct BundleCommand: AsyncParsableCommand {
         var certs: String = "certs"
         @Flag(help: "Print one JSON line of statistics (bundles, entries applied, seconds, peak RSS).")
         var statsJSON = false
+        @OptionGroup var policy: PolicyOptions
 
         func run() async throws {
             let store = try data.openStore()
+            let sharing = try policy.gate(for: store)
             let dir = CertsDirectory(path: certs)
             guard let registry = try dir.readDocument(dir.registry) else {
                 throw ValidationError("No registry in \(certs); pass the federation's --certs directory.")
@@ -60,7 +92,7 @@ struct BundleCommand: AsyncParsableCommand {
             } catch {
                 throw ValidationError("\(file) is not a valid bundle file: \(error)")
             }
-            let receiver = BundleReceiver(store: store, trust: trust, limits: store.limits)
+            let receiver = BundleReceiver(store: store, trust: trust, limits: store.limits, sharing: sharing)
             let snapshot = await trust.snapshot()
             let me = store.nodeID
             let limits = store.limits

@@ -49,11 +49,17 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("\(e.message)\n(For local development without certificates: --insecure-dev.)")
             }
         }
-        let n = try Node(
-            configuration: NodeConfiguration(
-                topology: topo, nodeID: node, dataDirectory: data, listenHost: host, listenPort: port,
-                rulesInterval: .seconds(max(1, rulesInterval)), durableCommits: durable, security: security,
-                syncListenHost: syncHost, syncListenPort: syncPort, syncInterval: .seconds(max(1, syncInterval))))
+        var configuration = NodeConfiguration(
+            topology: topo, nodeID: node, dataDirectory: data, listenHost: host, listenPort: port,
+            rulesInterval: .seconds(max(1, rulesInterval)), durableCommits: durable, security: security,
+            syncListenHost: syncHost, syncListenPort: syncPort, syncInterval: .seconds(max(1, syncInterval)))
+        configuration.topologyPath = topology
+        let n: Node
+        do {
+            n = try Node(configuration: configuration)
+        } catch let e as TopologyError {
+            throw ValidationError("\(TopologyError(problems: e.problems, source: topology))")
+        }
         let mode = descriptor.mode.rawValue
         let scheme = insecureDev ? "http" : "https"
         try await n.run(

@@ -33,13 +33,16 @@ import Testing
         let file = root + "/backlog.iocb"
         let certs = try TestFederation(root: root, nodes: ["hai-chau", "province"]).certs.path
         #expect(
-            try ProcessSupport.run(["bundle", "export", "--data", root + "/district", "--to", "province", "--out", file, "--certs", certs])
+            try ProcessSupport.run([
+                "bundle", "export", "--data", root + "/district", "--to", "province", "--out", file, "--certs", certs,
+                "--topology", ProcessSupport.shippedTopology(),
+            ])
                 .status == 0)
         let target = try ProcessSupport.store(root + "/province", node: "province")
 
         var killedMidway = false
         for attempt in 0..<6 where !killedMidway {
-            let (p, _) = try ProcessSupport.start(["bundle", "import", "--data", root + "/province", file, "--certs", certs])
+            let (p, _) = try ProcessSupport.start(["bundle", "import", "--data", root + "/province", file, "--certs", certs, "--topology", ProcessSupport.shippedTopology()])
             usleep(UInt32(300_000 + attempt * 250_000))
             ProcessSupport.stop(p, signal: SIGKILL)
             let held = try target.knowledge()["hai-chau"]
@@ -47,7 +50,7 @@ import Testing
             try Self.checkConsistent(target)
         }
         #expect(killedMidway, "the import was never interrupted midway; the test did not exercise a crash")
-        let redo = try ProcessSupport.run(["bundle", "import", "--data", root + "/province", file, "--certs", certs])
+        let redo = try ProcessSupport.run(["bundle", "import", "--data", root + "/province", file, "--certs", certs, "--topology", ProcessSupport.shippedTopology()])
         #expect(redo.status == 0, "\(redo.output)")
         try Self.checkConsistent(target)
         #expect(try target.knowledge()["hai-chau"] == UInt64(total))

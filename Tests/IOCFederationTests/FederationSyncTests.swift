@@ -43,13 +43,16 @@ import Testing
             // Part of the backlog goes by hand first: a signed file, imported while the province is
             // still down. The HTTP link later continues the same channel with no fork and no gap.
             let file = root + "/hai-chau-to-province.iocb"
+            // (No --topology: the district applies the topology it serves with.)
             let exported = try ProcessSupport.run([
                 "bundle", "export", "--data", root + "/hai-chau", "--to", "province", "--out", file, "--certs", root + "/certs",
             ])
             #expect(exported.status == 0, "\(exported.output)")
             try FileManager.default.createDirectory(atPath: root + "/province", withIntermediateDirectories: true)
             _ = try NodeStore(.init(path: root + "/province/node.sqlite", nodeID: "province", federation: "test-fed"))
-            let imported = try ProcessSupport.run(["bundle", "import", "--data", root + "/province", file, "--certs", root + "/certs"])
+            let imported = try ProcessSupport.run([
+                "bundle", "import", "--data", root + "/province", file, "--certs", root + "/certs", "--topology", fed.topologyPath,
+            ])
             #expect(imported.status == 0 && imported.output.contains("applied 1"), "\(imported.output)")
 
             // The province and a second district start; the first catches up without intervention.
@@ -79,12 +82,16 @@ import Testing
                 return status == 200 ? true : nil
             }
             #expect(atDistrict == true, "the province's alert never reached the district")
+            // The other ward holds Hải Châu's journal positions (its knowledge is complete) but, under
+            // the sharing policy, none of the reports' content.
             let other = try fed.token("thanh-khe")
-            let relayed = try await fed.waitFor(seconds: 30) {
-                let (status, _) = try await fed.request(client, "thanh-khe", .GET, "/api/v1/field-reports/\(written[5])", token: other)
-                return status == 200 ? true : nil
+            let caughtUp = try await fed.waitFor(seconds: 30) {
+                let (_, s) = try await fed.request(client, "thanh-khe", .GET, "/api/v1/sync/status", token: other)
+                return (s["knowledge"]?["hai-chau"]?.int64Value ?? 0) >= 12 ? true : nil
             }
-            #expect(relayed == true, "the second district never received the first district's reports through the province")
+            #expect(caughtUp == true, "the second district never caught up with the first district's journal")
+            let (hidden, _) = try await fed.request(client, "thanh-khe", .GET, "/api/v1/field-reports/\(written[5])", token: other)
+            #expect(hidden == 404, "a ward must not hold another ward's field reports")
 
             // Both ends show a healthy link and no refused bundle.
             let (_, status) = try await fed.request(client, "province", .GET, "/api/v1/sync/status", token: province)
@@ -124,35 +131,51 @@ final class LocalFederation: @unchecked Sendable {
     var processes: [String: Process] = [:]
     var tokens: [String: String] = [:]
 
-    init(root: String, nodes: [String]) throws {
+    /// Units and modes of the nodes a test may start; sector OCs handle the categories listed.
+    static let nodeUnits: [String: (code: String, mode: String)] = [
+        "province": ("48", "province"), "hai-chau": ("20194", "district"), "thanh-khe": ("20200", "district"),
+        "health": ("so-y-te", "sector"), "environment": ("so-nn-mt", "sector"),
+    ]
+
+    /// `sharing` is the topology's sharing section as YAML (default: the shipped sample rules).
+    init(root: String, nodes: [String], sharing: String? = nil) throws {
         self.root = root
         var ports: [String: (Int, Int)] = [:]
         for n in nodes { ports[n] = (try freeLoopbackPort(), try freeLoopbackPort()) }
         self.ports = ports
-        let units: [String: (code: String, parent: String?)] = [
-            "province": ("48", nil), "hai-chau": ("20194", "province"), "thanh-khe": ("20200", "province"),
-        ]
+        topologyPath = root + "/topology.yaml"
+        try Self.topology(ports: ports, nodes: nodes, sharing: try sharing ?? ProcessSupport.shippedSharing())
+            .write(toFile: topologyPath, atomically: true, encoding: .utf8)
+        let made = try ProcessSupport.run(["certs", "init", "--topology", topologyPath, "--out", root + "/certs"])
+        guard made.status == 0 else { throw TestFailure("certs init failed: \(made.output)") }
+    }
+
+    /// Rewrites the topology file with another sharing section (running nodes pick it up).
+    func setSharing(_ sharing: String) throws {
+        try Self.topology(ports: ports, nodes: Array(ports.keys).sorted(), sharing: sharing)
+            .write(toFile: topologyPath, atomically: true, encoding: .utf8)
+    }
+
+    static func topology(ports: [String: (api: Int, sync: Int)], nodes: [String], sharing: String) -> String {
         var yaml = """
             federation: test-fed
             units:
               - {code: "48", name: "Thành phố Đà Nẵng", level: province}
               - {code: "20194", name: "Phường Hải Châu", level: ward, parent: "48", validFrom: 2025-07-01}
               - {code: "20200", name: "Phường Thanh Khê", level: ward, parent: "48", validFrom: 2025-07-01}
+              - {code: so-y-te, name: "Sở Y tế", level: sector, parent: "48", sector: health, categories: [food-safety, epidemic]}
+              - {code: so-nn-mt, name: "Sở Nông nghiệp và Môi trường", level: sector, parent: "48", sector: environment, categories: [flooding, pollution, environment]}
             nodes:
 
             """
         for n in nodes {
             let (api, sync) = ports[n]!
-            let u = units[n]!
-            yaml += "  - {id: \(n), mode: \(u.parent == nil ? "province" : "district"), unit: \"\(u.code)\""
-            yaml += u.parent.map { ", parent: \($0)" } ?? ""
+            let u = nodeUnits[n]!
+            yaml += "  - {id: \(n), mode: \(u.mode), unit: \"\(u.code)\""
+            yaml += u.mode == "province" ? "" : ", parent: province"
             yaml += ", url: \"https://127.0.0.1:\(api)\", sync: \"https://127.0.0.1:\(sync)\"}\n"
         }
-        yaml += "sharing: {version: 1, rules: []}\n"
-        topologyPath = root + "/topology.yaml"
-        try yaml.write(toFile: topologyPath, atomically: true, encoding: .utf8)
-        let made = try ProcessSupport.run(["certs", "init", "--topology", topologyPath, "--out", root + "/certs"])
-        guard made.status == 0 else { throw TestFailure("certs init failed: \(made.output)") }
+        return yaml + sharing
     }
 
     /// Starts `iocnode serve` for `node` and waits until both listeners are up.

@@ -18,6 +18,19 @@ enum ProcessSupport {
         return URL(fileURLWithPath: FileManager.default.currentDirectoryPath + "/.build/debug/iocnode")
     }
 
+    /// The repository's `Topology/NAME`.
+    static func shippedTopology(_ name: String = "test-small.yaml") -> String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Topology/\(name)").path
+    }
+
+    /// The `sharing:` section of a shipped topology, as YAML text.
+    static func shippedSharing(_ name: String = "test-small.yaml") throws -> String {
+        let text = try String(contentsOfFile: shippedTopology(name), encoding: .utf8)
+        guard let start = text.range(of: "\nsharing:") else { throw TestFailure("\(name) has no sharing section") }
+        return String(text[text.index(after: start.lowerBound)...])
+    }
+
     static func tempDirectory(_ name: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("ioc-\(name)-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

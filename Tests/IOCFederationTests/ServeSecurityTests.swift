@@ -4,10 +4,7 @@ import Testing
 /// `iocnode serve` is HTTPS with certificates or nothing: plain HTTP needs `--insecure-dev`, and
 /// only on loopback; missing certificates are explained, not crashed on.
 @Suite struct ServeSecurityTests {
-    static var topology: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("Topology/test-small.yaml").path
-    }
+    static var topology: String { ProcessSupport.shippedTopology() }
 
     @Test func insecureDevIsRefusedOffLoopback() throws {
         let root = try ProcessSupport.tempDirectory("insecure")

@@ -1,6 +1,7 @@
 import Foundation
 import IOCModel
 import IOCNode
+import IOCSharing
 import IOCStore
 import IOCSync
 import IOCTesting
@@ -16,7 +17,9 @@ import Testing
         let p = try ProcessSupport.store(root + "/p", node: "province")
         let b = try ProcessSupport.store(root + "/b", node: "thanh-khe")
         let nodes = ["hai-chau", "province", "thanh-khe"]
-        let federation = try TestFederation(root: root, nodes: nodes)
+        var federation = try TestFederation(root: root, nodes: nodes)
+        // Every node may hold the report: stability is about acknowledgements, not sharing.
+        federation.sharing = SharingGate(ActivePolicy(policy: SharingOracle.shareEverything, topology: TopologyFixtures.small()))
         let fields = try RecordKind.fieldReport.schema.validateCreate(SampleData.fieldReport(0, now: a.now()).fields, now: a.now())
         let report = try await a.create(kind: .fieldReport, fields: fields, actor: .system, unit: "20194")
 

@@ -35,7 +35,9 @@ struct BundleAttackTests {
         /// Every bundle hai-chau has for `peer`, in sequence order.
         func export(to peer: String = "province") throws -> [[UInt8]] {
             var out: [[UInt8]] = []
-            try BundleExchange(store: source, signer: try fed.signer("hai-chau")).export(to: peer) { out.append($0) }
+            try BundleExchange(store: source, signer: try fed.signer("hai-chau"), sharing: fed.sharing).export(to: peer) {
+                out.append($0)
+            }
             return out
         }
 
@@ -254,7 +256,7 @@ struct BundleAttackTests {
         // A genuine bundle one byte over a smaller limit.
         var tight = Limits()
         tight.bundleWireBytesMax = bundle.count - 1
-        let strict = BundleReceiver(store: lab.target, trust: lab.receiver.trust, limits: tight)
+        let strict = BundleReceiver(store: lab.target, trust: lab.receiver.trust, limits: tight, sharing: lab.fed.sharing)
         try await lab.expectRefused(bundle, reason: "exceeds", "genuine bundle over a tight limit", receiver: strict)
         let r = try await lab.receive(bundle)
         #expect(r.outcome == "applied", "\(r.reason ?? "")")

@@ -41,7 +41,7 @@ import X509
         let store = try SyncTest.store(root + "/source-\(from)-\(UUID().uuidString.prefix(6))", node: from)
         try await SampleData.seed(store: store, unit: unit, reports: 2)
         var out: [[UInt8]] = []
-        try BundleExchange(store: store, signer: try fed.signer(from)).export(to: to) { out.append($0) }
+        try BundleExchange(store: store, signer: try fed.signer(from), sharing: fed.sharing).export(to: to) { out.append($0) }
         return try #require(out.first)
     }
 

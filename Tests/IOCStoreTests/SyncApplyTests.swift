@@ -1,8 +1,10 @@
 import Foundation
 import GRDB
 import IOCModel
+import IOCSharing
 import IOCStore
 import IOCSync
+import IOCTesting
 import Testing
 
 @Suite struct SyncApplyTests {
@@ -136,8 +138,11 @@ import Testing
             #expect(gap.gaps == 1 && gap.applied == 0)
             #expect(try a.knowledge() == VersionVector())
             let first = foreign(1, id, op: .create, body: Self.createBody, hlc: HLC(milliseconds: UInt64(t0), counter: 0))
-            let refused = try a.apply([.entry(first), .entry(second)], from: "thanh-khe") { _, _ in .refuse("not in scope") }
-            #expect(refused.refused == ["thanh-khe:1: not in scope", "thanh-khe:2: not in scope"])
+            // A policy with no rules grants hai-chau nothing it did not create.
+            let denyAll = ActivePolicy(policy: SharingPolicy(version: 1, rules: []), topology: TopologyFixtures.small())
+            let refused = try a.apply([.entry(first), .entry(second)], from: "thanh-khe", sharing: denyAll)
+            #expect(refused.refused.count == 2)
+            #expect(refused.refused.allSatisfy { $0.contains("does not let 'hai-chau' hold this fieldReport") })
             #expect(try a.knowledge() == VersionVector(["thanh-khe": 2]))
             #expect(try await a.get(id) == nil)
             // A malformed entry fails the whole bundle before anything is written.

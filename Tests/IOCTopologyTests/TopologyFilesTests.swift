@@ -45,7 +45,7 @@ import Testing
         #expect(environment.name == "Sở Nông nghiệp và Môi trường" && environment.sector == "environment")
         #expect(environment.categories == ["flooding", "pollution", "environment"])
 
-        #expect(topology.sharing == ["version": 1, "rules": []])
+        #expect(topology.sharing == TopologyFixtures.sampleSharing)
     }
 
     @Test func shippedNamesAreNFC() throws {

@@ -1,0 +1,192 @@
+import Foundation
+import GRDB
+import IOCModel
+import IOCSharing
+import IOCSync
+
+/// A record this node purged because it left the node's scope.
+public struct PurgeReceipt: Sendable, Hashable {
+    public var recordID: RecordID
+    public var kind: String?
+    /// The peer whose notice caused the purge; nil when this node's own policy did.
+    public var peer: String?
+    public var reason: String
+    /// Journal positions whose content was dropped (their leaf hashes stay).
+    public var entries: Int
+    public var at: Int64
+}
+
+extension NodeStore {
+    /// Purges every record this node holds but did not create and may no longer hold under
+    /// `sharing` (a grant removed, a unit moved). Returns the number of records purged.
+    @discardableResult
+    public func enforce(_ sharing: ActivePolicy) throws -> Int {
+        try writeSync { tx in
+            var purged = 0
+            let ids = try Data.fetchAll(tx.db, sql: "SELECT id FROM record WHERE origin != ?", arguments: [nodeID])
+            for blob in ids {
+                guard let id = RecordID(bytes: Array(blob)), let facts = try tx.facts(of: id) else { continue }
+                if !sharing.mayHold(facts, node: nodeID) {
+                    let reason = "sharing policy v\(sharing.version) no longer grants this \(facts.kind) to '\(nodeID)'"
+                    if try tx.purge(id, peer: nil, reason: reason) { purged += 1 }
+                }
+            }
+            return purged
+        }
+    }
+
+    /// Purge receipts, newest first.
+    public func purgeReceipts(limit: Int = 1000) throws -> [PurgeReceipt] {
+        try readSync { db in
+            try Row.fetchAll(
+                db, sql: "SELECT record_id, kind, peer, reason, entries, at FROM purge_receipt ORDER BY id DESC LIMIT ?",
+                arguments: [limit]
+            ).compactMap { row in
+                guard let id = RecordID(bytes: Array(row[0] as Data)) else { return nil }
+                return PurgeReceipt(recordID: id, kind: row[1], peer: row[2], reason: row[3], entries: row[4], at: row[5])
+            }
+        }
+    }
+
+    /// Records whose content this node has sent to `peer` (its scope as this node sees it).
+    public func scope(of peer: String) throws -> Set<RecordID> {
+        try readSync { db in
+            Set(
+                try Data.fetchAll(db, sql: "SELECT record_id FROM peer_scope WHERE peer = ?", arguments: [peer])
+                    .compactMap { RecordID(bytes: Array($0)) })
+        }
+    }
+}
+
+extension StoreTransaction {
+    /// The sharing facts of a stored record, or nil when this node does not hold it. Read from
+    /// the row's columns; only alerts (whose area is a list) need their state.
+    func facts(of id: RecordID) throws -> RecordFacts? {
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(sql: "SELECT kind, origin, unit, assigned_unit, category FROM record WHERE id = ?"),
+                arguments: [Data(id.bytes)])
+        else { return nil }
+        let kind: String = row[0]
+        if kind == RecordKind.alert.rawValue, let state = try load(id) { return RecordFacts(state: state) }
+        return RecordFacts(
+            kind: kind, origin: row[1], units: [row[2] as String?, row[3] as String?].compactMap { $0 },
+            category: row[4])
+    }
+
+    /// Drops a record's content: the row goes, its journal positions keep only their leaf hashes,
+    /// and a receipt says who asked and why. A record this node created is never purged (a peer
+    /// cannot delete our own data). Peers are not told: a purge notice is a verdict on the peer's
+    /// entitlement, which only a node that still holds the record can give.
+    @discardableResult
+    func purge(_ id: RecordID, peer: String?, reason: String) throws -> Bool {
+        let key = Data(id.bytes)
+        guard let row = try Row.fetchOne(db, sql: "SELECT kind, origin FROM record WHERE id = ?", arguments: [key]) else {
+            return false
+        }
+        guard (row[1] as String) != nodeID else { return false }
+        try db.execute(
+            sql: "UPDATE journal SET bytes = NULL, record_id = NULL, kind = NULL, hlc = NULL WHERE record_id = ?",
+            arguments: [key])
+        let entries = db.changesCount
+        try db.execute(sql: "DELETE FROM record WHERE id = ?", arguments: [key])
+        try db.execute(
+            sql: "INSERT INTO purge_receipt(record_id, kind, peer, reason, entries, at) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [key, row[0] as String, peer, reason, entries, store.now()])
+        try db.execute(sql: "DELETE FROM outbox_backfill WHERE record_id = ?", arguments: [key])
+        try db.execute(sql: "DELETE FROM peer_scope WHERE record_id = ?", arguments: [key])
+        return true
+    }
+
+    /// Brings `peer`'s scope up to date: every record touched since the last evaluation (or every
+    /// record, when the policy or topology changed) is checked against `sharing`. A record that
+    /// entered the scope gets its entries the peer holds only as hashes queued for back-fill; one
+    /// that left it gets a purge notice queued. `beyond` is what the peer holds or has in flight.
+    func reconcileScope(peer: String, sharing: ActivePolicy, beyond: VersionVector) throws {
+        let last = try Row.fetchOne(db, sql: "SELECT pos, policy FROM peer_scope_state WHERE peer = ?", arguments: [peer])
+        let head = try Int64.fetchOne(db, sql: "SELECT coalesce(max(pos), 0) FROM journal") ?? 0
+        let full = last == nil || (last?[1] as String?) != sharing.fingerprint
+        let from: Int64 = full ? 0 : (last?[0] as Int64? ?? 0)
+        guard full || head > from else { return }
+        var candidates: [Data]
+        if full {
+            candidates = try Data.fetchAll(db, sql: "SELECT id FROM record")
+            candidates += try Data.fetchAll(
+                db, sql: "SELECT record_id FROM peer_scope WHERE peer = ? AND record_id NOT IN (SELECT id FROM record)",
+                arguments: [peer])
+        } else {
+            candidates = try Data.fetchAll(
+                db, sql: "SELECT DISTINCT record_id FROM journal WHERE pos > ? AND record_id IS NOT NULL", arguments: [from])
+        }
+        let isIn = try db.cachedStatement(sql: "SELECT 1 FROM peer_scope WHERE peer = ? AND record_id = ?")
+        for key in candidates {
+            guard let id = RecordID(bytes: Array(key)) else { continue }
+            // A record no longer held here (purged) gets no verdict: nothing is sent either way.
+            guard let facts = try facts(of: id) else {
+                try db.execute(sql: "DELETE FROM peer_scope WHERE peer = ? AND record_id = ?", arguments: [peer, key])
+                continue
+            }
+            let now = sharing.mayHold(facts, node: peer)
+            let was = try Bool.fetchOne(isIn, arguments: [peer, key]) ?? false
+            if now && !was {
+                try db.execute(sql: "INSERT INTO peer_scope(peer, record_id) VALUES (?, ?)", arguments: [peer, key])
+                try db.execute(sql: "DELETE FROM outbox_purge WHERE peer = ? AND record_id = ?", arguments: [peer, key])
+                let held = try Row.fetchAll(
+                    db, sql: "SELECT pos, origin, seq FROM journal WHERE record_id = ? AND bytes IS NOT NULL", arguments: [key])
+                for row in held {
+                    let origin: String = row[1]
+                    guard origin != peer, UInt64(row[2] as Int64) <= beyond[origin] else { continue }
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO outbox_backfill(peer, pos, record_id) VALUES (?, ?, ?)",
+                        arguments: [peer, row[0] as Int64, key])
+                }
+            } else if !now && was {
+                try db.execute(sql: "DELETE FROM peer_scope WHERE peer = ? AND record_id = ?", arguments: [peer, key])
+                try db.execute(sql: "DELETE FROM outbox_backfill WHERE peer = ? AND record_id = ?", arguments: [peer, key])
+                try db.execute(sql: "INSERT OR IGNORE INTO outbox_purge(peer, record_id) VALUES (?, ?)", arguments: [peer, key])
+            }
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO peer_scope_state(peer, pos, policy) VALUES (?, ?, ?)
+                ON CONFLICT(peer) DO UPDATE SET pos = excluded.pos, policy = excluded.policy
+                """, arguments: [peer, head, sharing.fingerprint])
+    }
+
+    /// Takes queued back-fills (oldest position first) and purge notices for `peer`, within the
+    /// bundle limits; what is taken is deleted here, in the transaction that records the bundle.
+    func drainScopeQueues(peer: String, limits: Limits) throws -> (items: [BundleItem], bytes: Int) {
+        var items: [BundleItem] = []
+        var bytes = 0
+        let backfills = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT b.pos, j.bytes FROM outbox_backfill b JOIN journal j ON j.pos = b.pos
+                WHERE b.peer = ? ORDER BY b.pos LIMIT ?
+                """, arguments: [peer, limits.bundleEntriesMax])
+        for row in backfills {
+            guard let content = row[1] as Data? else {
+                // Purged here since it was queued: nothing to send.
+                try db.execute(sql: "DELETE FROM outbox_backfill WHERE peer = ? AND pos = ?", arguments: [peer, row[0] as Int64])
+                continue
+            }
+            let item = BundleItem.entry(Array(content))
+            if items.count + 1 > limits.bundleEntriesMax || bytes + item.byteCount > limits.bundlePayloadBytesMax { break }
+            items.append(item)
+            bytes += item.byteCount
+            try db.execute(sql: "DELETE FROM outbox_backfill WHERE peer = ? AND pos = ?", arguments: [peer, row[0] as Int64])
+        }
+        let room = limits.bundleEntriesMax - items.count
+        if room > 0 {
+            for key in try Data.fetchAll(
+                db, sql: "SELECT record_id FROM outbox_purge WHERE peer = ? LIMIT ?", arguments: [peer, room])
+            {
+                guard let id = RecordID(bytes: Array(key)) else { continue }
+                items.append(.purge(recordID: id))
+                bytes += 17
+                try db.execute(sql: "DELETE FROM outbox_purge WHERE peer = ? AND record_id = ?", arguments: [peer, key])
+            }
+        }
+        return (items, bytes)
+    }
+}
