@@ -61,14 +61,14 @@ let package = Package(
         .target(
             name: "IOCStore",
             dependencies: [
-                "IOCModel", "IOCSync", "IOCSharing", .product(name: "GRDB", package: "GRDB.swift"),
+                "IOCModel", "IOCSync", "IOCSharing", "IOCAudit", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),
         .target(
             name: "IOCNode",
             dependencies: [
-                "IOCModel", "IOCTopology", "IOCSync", "IOCSharing", "IOCStore", "IOCIdentity",
+                "IOCModel", "IOCTopology", "IOCSync", "IOCSharing", "IOCAudit", "IOCStore", "IOCIdentity",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "iocnode",
             dependencies: [
-                "IOCNode", "IOCModel", "IOCTopology", "IOCSync", "IOCSharing", "IOCStore", "IOCIdentity",
+                "IOCNode", "IOCModel", "IOCTopology", "IOCSync", "IOCSharing", "IOCAudit", "IOCStore", "IOCIdentity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -129,7 +129,7 @@ let package = Package(
         .testTarget(
             name: "IOCFederationTests",
             dependencies: [
-                "iocnode", "IOCTesting", "IOCNode", "IOCStore", "IOCSync", "IOCTopology", "IOCIdentity",
+                "iocnode", "IOCTesting", "IOCNode", "IOCStore", "IOCSync", "IOCTopology", "IOCIdentity", "IOCAudit", "IOCSharing",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],

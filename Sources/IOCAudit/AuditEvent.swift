@@ -148,7 +148,8 @@ public struct AuditEvent: Sendable, Equatable {
             guard present else { throw AuditError(.malformedEvent, "\(type.rawValue) event needs '\(field)'") }
         }
         try need(!node.isEmpty, "node")
-        if type.isBundle {
+        // A refused bundle may be too broken to name its channel position or even its sender.
+        if type.isBundle && type != .bundleRefused {
             try need(peer != nil, "peer")
             try need(seq != nil, "seq")
             try need(hash != nil, "hash")

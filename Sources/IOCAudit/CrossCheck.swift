@@ -69,7 +69,9 @@ public enum CrossCheck {
         let sentSeqs = Set(sent.compactMap { $0.event.seq })
         for e in receipts {
             guard let seq = e.event.seq, !sentSeqs.contains(seq), !forked.contains(seq) else { continue }
-            let severity: Finding.Severity = e.event.at <= a.meta.exportedAt ? .failure : .warning
+            // A refused bundle A never sent is someone else's forgery or replay, kept as evidence.
+            let severity: Finding.Severity =
+                e.event.type == .bundleRefused ? .warning : e.event.at <= a.meta.exportedAt ? .failure : .warning
             f.append(Finding(.unsentReceipt, severity, "\(bn) logged \(e.event.type.rawValue) seq \(seq) from \(an) (entry \(e.index)) but \(an)'s log has no bundle.sent for it", subject: "\(an)→\(bn)#\(seq)"))
         }
 

@@ -29,6 +29,7 @@ public struct Node: Sendable {
         public let receiver: BundleReceiver
         public let links: [SyncLink]
         public let board: SyncStatusBoard
+        public let audit: AuditKeys
     }
 
     public init(configuration: NodeConfiguration, logger: Logger? = nil) throws {
@@ -69,7 +70,8 @@ public struct Node: Sendable {
                     sharing: sharing),
                 receiver: BundleReceiver(store: store, trust: trust, limits: configuration.limits, sharing: sharing),
                 links: links,
-                board: SyncStatusBoard(links: links))
+                board: SyncStatusBoard(links: links),
+                audit: try AuditKeys(federation: topology.federation, node: configuration.nodeID, signingKey: credentials.signingKey))
         }
     }
 
@@ -100,6 +102,7 @@ public struct Node: Sendable {
             metrics: metrics
         ).register(on: api)
         api.get("sync/status") { _, _ in try await syncStatus() }
+        AuditRoutes(store: store, keys: sync?.audit).register(on: router.group("audit/v1").add(middleware: AuthMiddleware(store: store)))
         return router
     }
 
@@ -111,7 +114,8 @@ public struct Node: Sendable {
         let group = router.group("sync/v1").add(
             middleware: PeerIdentityMiddleware(trust: parts.trust, neighbours: Set(parts.links.map(\.peer))))
         SyncRoutes(
-            store: store, receiver: parts.receiver, outbox: parts.outbox, trust: parts.trust, limits: configuration.limits
+            store: store, receiver: parts.receiver, outbox: parts.outbox, trust: parts.trust, limits: configuration.limits,
+            witness: WitnessRoutes(store: store, trust: parts.trust, keys: parts.audit)
         ).register(on: group)
         return router
     }
@@ -187,7 +191,7 @@ public struct Node: Sendable {
             services.append(
                 SyncService(
                     store: store, links: sync.links, client: client, outbox: sync.outbox, receiver: sync.receiver,
-                    trust: sync.trust, board: sync.board, interval: c.syncInterval, logger: logger))
+                    trust: sync.trust, board: sync.board, audit: sync.audit, interval: c.syncInterval, logger: logger))
         } else {
             api = Application(
                 router: makeRouter(), configuration: .init(address: .hostname(c.listenHost, port: c.listenPort)),

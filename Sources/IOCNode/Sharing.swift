@@ -1,4 +1,5 @@
 import Foundation
+import IOCAudit
 import IOCModel
 import IOCSharing
 import IOCStore
@@ -56,6 +57,9 @@ extension NodeStore {
         }
         guard applied != policy.fingerprint else { return 0 }
         let purged = try enforce(policy)
+        try logAuditEvent(
+            .policyApplied, reason: "fingerprint \(policy.fingerprint.prefix(16)); purged \(purged) record(s)",
+            policyVersion: policy.version)
         try writeSync { tx in
             var rows: [(String, String)] = [("policy_fingerprint", policy.fingerprint), ("policy_version", "\(policy.version)")]
             if let topologyText { rows.append(("topology", topologyText)) }

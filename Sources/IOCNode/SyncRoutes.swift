@@ -46,6 +46,7 @@ struct SyncRoutes: Sendable {
     let outbox: Outbox
     let trust: TrustStore
     let limits: Limits
+    let witness: WitnessRoutes
 
     static let envelopeType = "application/vnd.ioc.envelope"
 
@@ -54,6 +55,12 @@ struct SyncRoutes: Sendable {
         group.get("bundles") { request, context in try await pull(request, context) }
         group.get("trust") { _, _ in try await trustDocuments() }
         group.post("trust") { request, _ in try await installTrust(request) }
+        group.post("witness") { request, context in
+            JSONResponse.make(.ok, try await witness.witness(peer: try context.requirePeer(), body: try await Self.json(request)))
+        }
+        group.post("cosignature") { request, context in
+            JSONResponse.make(.ok, try await witness.cosignature(peer: try context.requirePeer(), body: try await Self.json(request)))
+        }
     }
 
     /// A peer pushes one signed bundle; the answer is a receipt with our high-water mark.
@@ -104,6 +111,16 @@ struct SyncRoutes: Sendable {
             }
         }
         return JSONResponse.make(.ok, ["installed": .array(installed)])
+    }
+
+    static func json(_ request: Request) async throws -> JSONValue {
+        do {
+            return try JSONValue.parse(try await readBody(request, max: 1 << 20))
+        } catch let e as APIError {
+            throw e
+        } catch {
+            throw APIError(.badRequest, code: "invalid_json", message: "The body is not valid JSON: \(error)")
+        }
     }
 
     /// Reads a body only after checking its declared length against the limit, and stops reading

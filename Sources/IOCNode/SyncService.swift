@@ -79,6 +79,8 @@ public struct SyncService: Service {
     let receiver: BundleReceiver
     let trust: TrustStore
     let board: SyncStatusBoard
+    /// This node's audit keys: each round with the parent ends with mutual witnessing.
+    let audit: AuditKeys?
     let interval: Duration
     let logger: Logger
     /// Bundles pushed or pulled per round before yielding to the other links.
@@ -143,7 +145,10 @@ public struct SyncService: Service {
             var result = RoundResult()
             try await exchangeTrust(session, link)
             result.sent = try await push(session, link.peer)
-            if link.direction == .up { result.received = try await pull(session, link.peer) }
+            if link.direction == .up {
+                result.received = try await pull(session, link.peer)
+                try await witness(session, link.peer)
+            }
             result.more = result.sent >= bundlesPerRound || result.received >= bundlesPerRound
             return result
         }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
+import IOCAudit
 import IOCModel
 import IOCSharing
 import IOCSync
@@ -188,6 +189,9 @@ extension NodeStore {
                     peer, Int64(seq), Data(hash), Data(envelope), envelope.count, delta.items.count,
                     Self.blob(delta.reached), Self.blob(mine), Int64(ack), now(),
                 ])
+            try tx.audit(
+                .bundleSent, peer: peer, seq: seq, hash: hash, entries: delta.items.count, knowledge: mine,
+                policyVersion: sharing?.version ?? 0)
             return OutboundBundle(peer: peer, seq: seq, hash: hash, envelope: envelope, entries: delta.items.count)
         }
     }
@@ -246,6 +250,7 @@ extension NodeStore {
             try tx.db.execute(
                 sql: "INSERT OR REPLACE INTO trust_doc(kind, version, bytes) VALUES (?, ?, ?)",
                 arguments: [kind, Int64(version), Data(bytes)])
+            if kind == "denylist" { try tx.audit(.revocationApplied, reason: "denylist version \(version) installed") }
             return true
         }
     }
@@ -262,6 +267,7 @@ extension StoreTransaction {
         try db.execute(
             sql: "INSERT INTO bundle_refusal(peer, seq, hash, reason, evidence, at) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [peer, seq.map(Int64.init), hash.map { Data($0) }, reason, evidence.map { Data($0) }, store.now()])
+        try audit(.bundleRefused, peer: peer, seq: seq.flatMap { $0 > 0 ? $0 : nil }, hash: hash, reason: reason)
     }
 
     func acknowledge(peer: String, upTo seq: UInt64) throws {
@@ -306,6 +312,11 @@ extension StoreTransaction {
             try db.execute(
                 sql: "INSERT OR IGNORE INTO channel_held(peer, seq, hash, envelope, at) VALUES (?, ?, ?, ?, ?)",
                 arguments: [peer, Int64(position.seq), Data(position.hash), Data(envelope), store.now()])
+            if held == nil {
+                try audit(
+                    .bundleHeld, peer: peer, seq: position.seq, hash: position.hash, entries: items.count,
+                    reason: "waiting for bundle \(last + 1)")
+            }
             return .held(waitingFor: last + 1)
         }
         guard position.prevHash == lastHash else {
@@ -319,6 +330,10 @@ extension StoreTransaction {
             arguments: [peer, Int64(position.seq), Data(position.hash), items.count, store.now()])
         try db.execute(sql: "DELETE FROM channel_held WHERE peer = ? AND seq = ?", arguments: [peer, Int64(position.seq)])
         try acknowledge(peer: peer, upTo: ack)
+        try audit(
+            .bundleApplied, peer: peer, seq: position.seq, hash: position.hash, entries: items.count,
+            knowledge: report.knowledgeAfter, reason: report.refused.isEmpty ? nil : "\(report.refused.count) entries refused",
+            policyVersion: sharing?.version)
         return .applied(report)
     }
 }

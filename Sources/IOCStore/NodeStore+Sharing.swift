@@ -93,6 +93,7 @@ extension StoreTransaction {
         try db.execute(
             sql: "INSERT INTO purge_receipt(record_id, kind, peer, reason, entries, at) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [key, row[0] as String, peer, reason, entries, store.now()])
+        try audit(.purge, peer: peer, reason: reason, record: id)
         try db.execute(sql: "DELETE FROM outbox_backfill WHERE record_id = ?", arguments: [key])
         try db.execute(sql: "DELETE FROM peer_scope WHERE record_id = ?", arguments: [key])
         return true

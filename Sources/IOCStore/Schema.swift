@@ -180,6 +180,22 @@ enum Schema {
                     );
                     """)
         }
+        m.registerMigration("v4-audit") { db in
+            try db.execute(
+                sql: """
+                    -- The audit log: canonical-JSON events, in order, with their RFC 6962 leaf hashes.
+                    CREATE TABLE audit_log (idx INTEGER PRIMARY KEY, entry BLOB NOT NULL, leaf BLOB NOT NULL);
+                    -- Checkpoints this node signed over its audit log (C2SP signed notes).
+                    CREATE TABLE audit_checkpoint (size INTEGER PRIMARY KEY, note TEXT NOT NULL, at INTEGER NOT NULL);
+                    -- Peers' cosignatures over our checkpoints.
+                    CREATE TABLE audit_cosignature (
+                        peer TEXT NOT NULL, size INTEGER NOT NULL, note TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY(peer, size)
+                    ) WITHOUT ROWID;
+                    -- What this node last cosigned of each peer's log, and the log key it pinned.
+                    CREATE TABLE audit_peer (peer TEXT PRIMARY KEY, size INTEGER NOT NULL, root BLOB NOT NULL, log_key TEXT NOT NULL);
+                    CREATE TABLE audit_peer_key (peer TEXT PRIMARY KEY, witness_key TEXT NOT NULL);
+                    """)
+        }
         return m
     }
 }

@@ -11,7 +11,8 @@ struct IOCNodeCommand: AsyncParsableCommand {
         commandName: "iocnode",
         abstract: "One node of an IOC federation: province, district (commune/ward) or sector operation centre.",
         subcommands: [
-            ServeCommand.self, CertsCommand.self, UserCommand.self, BundleCommand.self, DemoCommand.self, BenchCommand.self,
+            ServeCommand.self, CertsCommand.self, UserCommand.self, BundleCommand.self, AuditCommand.self, DemoCommand.self,
+            BenchCommand.self,
         ])
 }
 
