@@ -12,7 +12,8 @@ import Foundation
 /// - every `cosignature.issued` by B over A's log names a (size, root) that A's entries reproduce;
 /// - A's stored cosignatures from B verify under B's witness key, and that key equals the one B
 ///   publishes as `keys/node-witness.vkey` when B's export has it;
-/// - the knowledge vectors in B's successive `bundle.applied` from A never decrease.
+/// - the knowledge vectors in B's successive `bundle.applied` from A never decrease;
+/// - every node's copy of A's journal is a prefix of the journal A signed (``JournalExport``).
 public enum CrossCheck {
     public static func run(directories: [URL]) -> AuditReport {
         var f = [Finding]()
@@ -35,6 +36,7 @@ public enum CrossCheck {
                 f += cosignatures(of: logs[a]!, by: logs[b]!)
             }
         }
+        f += JournalExport.check(directories: directories)
         let stats = ["nodes": logs.count, "events": logs.values.reduce(0) { $0 + $1.events.count }]
         return AuditReport(kind: "cross-check", subjects: directories.map(\.path), findings: f, stats: stats)
     }

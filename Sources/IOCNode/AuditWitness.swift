@@ -13,6 +13,8 @@ public struct AuditKeys: Sendable {
     public let origin: String
     public let log: NoteSigner
     public let witness: CosignatureSigner
+    /// Signs checkpoints of this node's own journal (origin `<federation>/journal/<node>`).
+    public let journal: NoteSigner
     /// The bundle key's signature over ``bindingMessage(log:witness:)``.
     public let binding: [UInt8]
 
@@ -26,6 +28,8 @@ public struct AuditKeys: Sendable {
         log = try NoteSigner(name: origin, privateKey: derive("ioc-federation audit log key v1"))
         witness = try CosignatureSigner(
             name: "\(federation)/witness/\(node)", privateKey: derive("ioc-federation audit witness key v1"))
+        journal = try NoteSigner(
+            name: Checkpoint.journalOrigin(federation: federation, node: node), privateKey: derive("ioc-federation journal key v1"))
         binding = Array(
             try signingKey.signature(for: Self.bindingMessage(log: log.verifierKey.text, witness: witness.verifierKey.text)))
     }
@@ -39,6 +43,18 @@ public struct AuditKeys: Sendable {
         -> Bool
     {
         signingKey.isValidSignature(binding, for: bindingMessage(log: log, witness: witness))
+    }
+
+    /// This node's journal and its copies of every other origin's, signed for an audit export.
+    public func journalExport(_ store: NodeStore) throws -> JournalExport {
+        let mine = try store.journalLeaves(origin: store.nodeID)
+        let note = try Checkpoint(origin: journal.name, size: mine.count, root: MerkleTree(leafHashes: mine).root).signed(by: journal)
+        var copies: [String: (size: Int, root: [UInt8])] = [:]
+        for origin in try store.knowledge().origins {
+            let leaves = try store.journalLeaves(origin: origin)
+            copies[origin] = (leaves.count, MerkleTree(leafHashes: leaves).root)
+        }
+        return JournalExport(checkpointNote: note, leaves: mine, key: journal.verifierKey, copies: copies)
     }
 
     /// The newest checkpoint of this node's log, signing a new one when the log has news.

@@ -149,6 +149,9 @@ public struct Node: Sendable {
             ["peer": r.peer.map(JSONValue.string) ?? .null, "seq": r.seq.map { .int(Int64($0)) } ?? .null,
              "reason": .string(r.reason), "evidenceKept": .bool(r.hasEvidence)]
         }
+        let entryRefusals = try store.entryRefusals(limit: 20).map { r -> JSONValue in
+            ["entry": .string(r.entry), "reason": .string(r.reason)]
+        }
         let snapshot = await sync.trust.snapshot()
         return JSONResponse.make(
             .ok,
@@ -157,6 +160,7 @@ public struct Node: Sendable {
                 "peers": .array(peers),
                 "denylistVersion": .int(Int64(snapshot.denylist.version)),
                 "registryVersion": .int(Int64(snapshot.registry.version)), "recentRefusals": .array(refusals),
+                "recentEntryRefusals": .array(entryRefusals), "policyVersion": .int(Int64(sharing.current?.version ?? 0)),
             ])
     }
 

@@ -228,7 +228,13 @@ public struct BundleReceiver: Sendable {
         let knowledge = try store.knowledge()
         switch outcome {
         case .applied(let report):
-            return Receipt(outcome: "applied", seq: v.position.seq, highWater: highWater, knowledge: knowledge, applied: report.applied, reason: nil)
+            // Entries refused one by one (sharing re-check, forged origin, illegal transition) are
+            // named in the receipt: the bundle as a whole was accepted, but not everything in it.
+            let reason = report.refused.isEmpty
+                ? nil : "\(report.refused.count) entries refused: " + report.refused.prefix(5).joined(separator: "; ")
+            return Receipt(
+                outcome: "applied", seq: v.position.seq, highWater: highWater, knowledge: knowledge, applied: report.applied,
+                reason: reason)
         case .replay:
             return Receipt(outcome: "replay", seq: v.position.seq, highWater: highWater, knowledge: knowledge, applied: 0, reason: nil)
         case .held(let waiting):

@@ -118,6 +118,17 @@ extension NodeStore {
         }
     }
 
+    /// The leaf hashes of `origin`'s journal as this node holds it (content or hash only), in
+    /// sequence order, up to this node's knowledge of that origin.
+    public func journalLeaves(origin: String) throws -> [[UInt8]] {
+        try readSync { db in
+            let k = try Int64.fetchOne(db, sql: "SELECT seq FROM knowledge WHERE origin = ?", arguments: [origin]) ?? 0
+            return try Data.fetchAll(
+                db, sql: "SELECT leaf_hash FROM journal WHERE origin = ? AND seq <= ? ORDER BY seq", arguments: [origin, k]
+            ).map(Array.init)
+        }
+    }
+
     // MARK: Witnessing
 
     /// The size of this node's log that `peer` last cosigned (0 when never).

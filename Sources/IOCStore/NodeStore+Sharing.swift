@@ -48,6 +48,15 @@ extension NodeStore {
         }
     }
 
+    /// Entries kept only as hashes or not merged, newest first: `origin:seq` and the reason
+    /// (the sharing re-check, a forged origin, an illegal transition from a peer).
+    public func entryRefusals(limit: Int = 20) throws -> [(entry: String, reason: String)] {
+        try readSync { db in
+            try Row.fetchAll(db, sql: "SELECT origin, seq, reason FROM refusal ORDER BY at DESC, rowid DESC LIMIT ?", arguments: [limit])
+                .map { ("\($0[0] as String):\($0[1] as Int64)", $0[2]) }
+        }
+    }
+
     /// Records whose content this node has sent to `peer` (its scope as this node sees it).
     public func scope(of peer: String) throws -> Set<RecordID> {
         try readSync { db in

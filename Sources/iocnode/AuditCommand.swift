@@ -40,6 +40,7 @@ struct AuditCommand: AsyncParsableCommand {
                 earlierCheckpointNotes: try store.auditCheckpoints().map(\.note), cosignatures: try store.cosignatures(),
                 nodeKey: try NoteVerifierKey(parsing: logKeyText), witnessKey: keys?.witness.verifierKey, peerWitnessKeys: peerKeys)
             try export.write(to: URL(fileURLWithPath: out))
+            try keys?.journalExport(store).write(to: URL(fileURLWithPath: out))
             let uncovered = try store.auditSize() - latest.size
             say("exported \(latest.size) audit entries of \(store.nodeID) to \(out)" + (uncovered > 0 ? " (\(uncovered) newer entries are not covered by a checkpoint yet)" : ""))
         }
