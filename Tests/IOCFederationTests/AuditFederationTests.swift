@@ -121,6 +121,18 @@ import Testing
         #expect(caught.status == 1, "\(caught.output)")
         #expect(caught.output.contains("different history") || caught.output.contains("rolled back"), "\(caught.output)")
         #expect(caught.output.contains("no receipt"), "the dropped receipt is named: \(caught.output)")
+        // A relay's copy of a ward's journal that differs from what the ward signed (one relayed
+        // position altered) is caught against the ward's signed journal checkpoint.
+        #expect(FileManager.default.fileExists(atPath: ward0 + "/journal/checkpoint"))
+        let other = root + "/tamper-journal"
+        try FileManager.default.copyItem(atPath: exports["thanh-khe"]!, toPath: other)
+        let copies = try String(contentsOfFile: other + "/journals.json", encoding: .utf8)
+        let honest = try #require(copies.range(of: #""hai-chau":\{"root":"[^"]+""#, options: .regularExpression))
+        let altered = copies.replacingCharacters(in: honest, with: "\"hai-chau\":{\"root\":\"" + Data(repeating: 7, count: 32).base64EncodedString() + "\"")
+        try altered.write(toFile: other + "/journals.json", atomically: true, encoding: .utf8)
+        let relayCaught = try ProcessSupport.run(["audit", "cross-check", ward0, exports["province"]!, other])
+        #expect(relayCaught.status == 1 && relayCaught.output.contains("differs from what hai-chau signed"), "\(relayCaught.output)")
+
         // Incomplete input: a missing key file.
         try expectCaught(try tampered("nokey") { try FileManager.default.removeItem(atPath: $0 + "/keys/node.vkey") }, code: 2, "node.vkey", "missing key")
         try await client.shutdown()
