@@ -14,7 +14,7 @@ import NIOCore
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure throughput and memory (see docs/benchmarks.md).",
-        subcommands: [Apply.self, Write.self])
+        subcommands: [Apply.self, Catchup.self, Write.self])
 
     /// Catch-up of a backlog: a district authors N ~1 KB field reports, exports them as bundles,
     /// and a separate `iocnode bundle import` process applies them into a province store, so the
@@ -189,6 +189,86 @@ struct BenchCommand: AsyncParsableCommand {
                 HTTP API (\(concurrency) clients, loopback)       \(Int(apiRate)) reports/s
                 peak RSS                             \(String(format: "%.1f", Double(ProcessStats.peakRSSBytes()) / 1_048_576)) MiB
                 """)
+        }
+    }
+}
+
+extension BenchCommand {
+    /// End-to-end catch-up over mutual TLS (issue 7): a ward OC authors a backlog while its
+    /// province is down; both then run as real `iocnode serve` processes on loopback, and the
+    /// clock runs from the ward's start until the province holds the whole backlog.
+    struct Catchup: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Catch-up of an N-entry backlog between two real serve processes over mutual TLS.")
+        @Option(help: "Field-report changes in the backlog.")
+        var entries: Int = 10_000
+
+        func run() async throws {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("iocnode-bench-catchup-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: dir + "/logs", withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            try Apply.topologyYAML.write(toFile: dir + "/source.yaml", atomically: true, encoding: .utf8)
+            let fed = try DemoFederation(source: try loadTopology(dir + "/source.yaml"), directory: dir)
+            defer { fed.stopAll() }
+            try fed.certs.initialise(
+                federation: fed.topology.federation, nodes: fed.topology.nodes.map(\.id), hosts: fed.topology.certificateHosts)
+            for node in fed.topology.nodes {
+                try FileManager.default.createDirectory(atPath: fed.data(node.id), withIntermediateDirectories: true)
+                let store = try NodeStore(.init(path: fed.data(node.id) + "/node.sqlite", nodeID: node.id, federation: "bench"))
+                fed.tokens[node.id] = try store.addUser(name: "Đo hiệu năng", role: .admin, unit: nil, sector: nil).token
+                guard node.id == "hai-chau" else { continue }
+                var rng = SeededRandom(seed: 2026)
+                var i = 0
+                while i < entries {
+                    let batch = min(1000, entries - i)
+                    let now = store.now()
+                    let bodies = (0..<batch).map { BenchmarkData.fieldReport(i + $0, rng: &rng, unit: "20194", now: now) }
+                    try store.writeSync { tx in
+                        for body in bodies {
+                            try tx.create(
+                                kind: .fieldReport, fields: try RecordKind.fieldReport.schema.validateCreate(body, now: now),
+                                actor: .system, unit: "20194")
+                        }
+                    }
+                    i += batch
+                }
+            }
+            let client = try fed.httpClient()
+            try fed.start("province")
+            try await fed.waitUntilUp(client, only: ["province"])
+            let started = ContinuousClock.now
+            try fed.start("hai-chau")
+            var held: Int64 = 0
+            var peaks: [String: Int] = [:]
+            let deadline = ContinuousClock.now + .seconds(max(60, entries / 2000))
+            while held < Int64(entries) && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                held = (try? await fed.request(client, "province", .GET, "/api/v1/sync/status").1["knowledge"]?["hai-chau"]?.int64Value) ?? 0
+                for (id, p) in fed.processes { peaks[id] = max(peaks[id] ?? 0, Self.peakRSS(pid: p.processIdentifier)) }
+            }
+            let seconds = (ContinuousClock.now - started).seconds
+            try? await client.shutdown()
+            fed.stopAll()
+            guard held >= Int64(entries) else { throw ValidationError("the province held \(held) of \(entries) entries after \(seconds) s") }
+            let ward = try NodeStore(.init(path: fed.data("hai-chau") + "/node.sqlite", nodeID: "hai-chau", federation: "bench"))
+            let wire = try ward.readSync { db in
+                try Int.fetchOne(db, sql: "SELECT coalesce(sum(bytes), 0) FROM channel_out WHERE peer = 'province'") ?? 0
+            }
+            say(
+                """
+                backlog entries           \(entries) (~1.2 KB field reports)
+                converged after           \(String(format: "%.2f", seconds)) s from the ward's start (process start, TLS, \(entries) entries applied) = \(Int(Double(entries) / seconds)) entries/s
+                bytes on the wire         \(wire) B of signed bundles = \(String(format: "%.1f", Double(wire) / Double(entries))) B/entry (plus TLS and HTTP framing)
+                peak RSS                  ward (sender) \(String(format: "%.1f", Double(peaks["hai-chau"] ?? 0) / 1_048_576)) MiB, province (receiver) \(String(format: "%.1f", Double(peaks["province"] ?? 0) / 1_048_576)) MiB
+                """)
+        }
+
+        /// VmHWM of a running process, in bytes (0 when unreadable).
+        static func peakRSS(pid: Int32) -> Int {
+            guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+            else { return 0 }
+            return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
         }
     }
 }

@@ -138,8 +138,13 @@ final class DemoFederation: @unchecked Sendable {
     }
 
     func startAll() throws {
+        for node in topology.nodes { try start(node.id) }
+    }
+
+    /// Starts `iocnode serve` for one node, its output in `logs/<node>.log`.
+    func start(_ id: String) throws {
         let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        for node in topology.nodes {
+        for node in topology.nodes where node.id == id {
             let p = Process()
             p.executableURL = binary
             p.arguments = [
@@ -183,8 +188,8 @@ final class DemoFederation: @unchecked Sendable {
         return (Int(res.status.code), (try? JSONValue.parse(Array(bytes.readableBytesView))) ?? .null)
     }
 
-    func waitUntilUp(_ client: HTTPClient) async throws {
-        for node in topology.nodes {
+    func waitUntilUp(_ client: HTTPClient, only: [String]? = nil) async throws {
+        for node in topology.nodes where only?.contains(node.id) ?? true {
             var up = false
             for _ in 0..<150 where !up {
                 up = (try? await request(client, node.id, .GET, "/healthz").0) == 200
