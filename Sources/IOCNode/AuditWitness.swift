@@ -128,13 +128,12 @@ struct WitnessOffer: Sendable {
         let (checkpoint, _) = try Checkpoint.verified(note, logKey: key)
         guard checkpoint.origin == key.name else { throw WitnessError("checkpoint origin '\(checkpoint.origin)' is not '\(key.name)'") }
         let seen = try store.witnessed(peer)
-        if let pinned = seen.logKey, pinned != logKey {
-            throw WitnessError("'\(peer)' changed its audit log key; refusing to cosign (pinned \(pinned))")
-        }
-        guard old == seen.size else { throw WitnessError("stale: this node last cosigned \(seen.size) entries of \(peer)'s log") }
+        // A new log key (after the bundle key was re-issued) is accepted because the registered
+        // key signs it; the history it signs must still extend what was cosigned before.
         guard checkpoint.size >= seen.size else {
             throw WitnessError("'\(peer)' shows a log of \(checkpoint.size) entries after showing \(seen.size): history rolled back")
         }
+        guard old == seen.size else { throw WitnessError.stale(witnessed: seen.size, peer: peer) }
         if seen.size > 0 {
             let consistent =
                 checkpoint.size == seen.size
@@ -147,7 +146,7 @@ struct WitnessOffer: Sendable {
             }
         }
         let cosigned = try keys.witness.cosign(note: note, timestamp: UInt64(max(0, store.now() / 1000)))
-        if checkpoint.size > seen.size || seen.logKey == nil {
+        if checkpoint.size > seen.size || seen.logKey != logKey {
             try store.recordWitnessed(peer: peer, checkpoint: checkpoint, logKey: logKey, witnessKey: witnessKey)
         }
         return cosigned
@@ -157,7 +156,16 @@ struct WitnessOffer: Sendable {
 /// A witnessing step that was refused, with the reason (a fork, a rolled-back log, a bad key).
 struct WitnessError: Error, CustomStringConvertible {
     var description: String
+    /// Set when the offer's starting size is not what this node last cosigned: the child asks
+    /// for that size and offers again (its copy of the last cosignature may have been lost).
+    var witnessed: Int?
     init(_ d: String) { description = d }
+
+    static func stale(witnessed: Int, peer: String) -> WitnessError {
+        var e = WitnessError("stale: this node last cosigned \(witnessed) entries of \(peer)'s log")
+        e.witnessed = witnessed
+        return e
+    }
 }
 
 /// The witnessing exchange on the sync listener (parent side): a child shows its checkpoint and
@@ -176,6 +184,7 @@ struct WitnessRoutes: Sendable {
         do {
             cosigned = try offer.witness(by: keys, peer: peer, store: store, registered: registered)
         } catch let e as WitnessError {
+            if let witnessed = e.witnessed { return ["stale": true, "witnessed": .int(Int64(witnessed))] }
             try store.logBundleRefusal(peer: peer, seq: nil, hash: nil, reason: "witness: \(e.description)")
             throw APIError(.conflict, code: "witness_refused", message: e.description)
         }
@@ -214,10 +223,19 @@ extension SyncService {
     /// the parent's cosignature, and cosigns the parent's checkpoint in return.
     func witness(_ s: PeerSession, _ peer: String) async throws {
         guard let keys = audit else { return }
-        let mine = try WitnessOffer.make(keys, store: store, peerOld: try store.cosignedSize(by: peer))
-        guard let mine else { return }
-        let body: JSONValue = ["offer": mine.json, "peerOld": .int(Int64(try store.witnessed(peer).size))]
-        let (status, answer) = try await s.request(.POST, "/sync/v1/witness", body: Array(body.jsonData()), contentType: "application/json")
+        var status = 0
+        var answer: [UInt8] = []
+        var from = try store.cosignedSize(by: peer)
+        // At most twice: once from what we hold, once from what the parent says it cosigned.
+        for _ in 0..<2 {
+            guard let mine = try WitnessOffer.make(keys, store: store, peerOld: from) else { return }
+            let body: JSONValue = ["offer": mine.json, "peerOld": .int(Int64(try store.witnessed(peer).size))]
+            (status, answer) = try await s.request(.POST, "/sync/v1/witness", body: Array(body.jsonData()), contentType: "application/json")
+            guard status == 200, let reply = try? JSONValue.parse(answer), reply["stale"] == .bool(true),
+                let witnessed = reply["witnessed"]?.int64Value, Int(witnessed) != from
+            else { break }
+            from = Int(witnessed)
+        }
         guard status == 200, let json = try? JSONValue.parse(answer), let cosigned = json["cosigned"]?.stringValue,
             let witnessKey = json["keys"]?["witnessKey"]?.stringValue, let logKey = json["keys"]?["logKey"]?.stringValue,
             let binding = json["keys"]?["binding"]?.stringValue.flatMap({ Data(base64Encoded: $0) })

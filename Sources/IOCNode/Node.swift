@@ -45,11 +45,13 @@ public struct Node: Sendable {
         metrics = NodeMetrics()
         let sharing = SharingGate(try ActivePolicy(topology: configuration.topology))
         self.sharing = sharing
+        let clockOffset = configuration.clockOffsetMilliseconds
         store = try NodeStore(
             .init(
                 path: configuration.databasePath, nodeID: configuration.nodeID,
                 federation: configuration.topology.federation, limits: configuration.limits,
-                durableCommits: configuration.durableCommits))
+                durableCommits: configuration.durableCommits,
+                wallClock: { Int64(Date().timeIntervalSince1970 * 1000) + clockOffset }))
         switch configuration.security {
         case .insecureDev:
             sync = nil

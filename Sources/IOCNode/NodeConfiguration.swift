@@ -25,6 +25,9 @@ public struct NodeConfiguration: Sendable {
     public var topologyPath: String?
     /// How often the topology file is checked for changes.
     public var policyCheckInterval: Duration = .seconds(1)
+    /// Added to the real time to give this node's wall clock (record times, HLC): simulates a
+    /// node whose clock is wrong (fault battery). Certificate validation keeps the real time.
+    public var clockOffsetMilliseconds: Int64 = 0
 
     public enum Security: Sendable {
         case insecureDev

@@ -238,7 +238,17 @@ extension StoreTransaction {
         // change here, for a record this node does not have, needs no merge at all.
         var changesPerRecord: [RecordID: Int] = [:]
         for case .entry(let e, _, _) in decoded { changesPerRecord[e.recordID, default: 0] += 1 }
-        let refusedRecords = try sharing.map { try admission(decoded, sharing: $0, changesPerRecord: changesPerRecord) } ?? [:]
+        // Records this node lacks, learnt once by the admission check and reused by the fast path.
+        var absent: Set<RecordID> = []
+        let refusedRecords = try sharing.map { try admission(decoded, sharing: $0, absent: &absent) } ?? [:]
+        var forwardable: [String: Bool] = [:]
+        func mayForward(_ origin: String) -> Bool {
+            guard let sharing else { return true }
+            if let known = forwardable[origin] { return known }
+            let verdict = sharing.mayForward(origin: origin, from: peer, to: nodeID)
+            forwardable[origin] = verdict
+            return verdict
+        }
         var singleCreates = 0
         func place(_ origin: String, _ seq: UInt64, leafHash: Data?) throws -> Placement {
             let k = try known[origin] ?? knowledge(of: origin)
@@ -273,7 +283,7 @@ extension StoreTransaction {
         for d in decoded {
             switch d as NodeStore.DecodedItem {
             case .withheld(let origin, let seq, let hash):
-                if let sharing, !sharing.mayForward(origin: origin, from: peer, to: nodeID) {
+                if !mayForward(origin) {
                     report.refused.append("\(origin):\(seq): '\(peer)' may not relay positions of '\(origin)'")
                     continue
                 }
@@ -283,10 +293,16 @@ extension StoreTransaction {
                 ).execute(arguments: [origin, Int64(seq), Data(hash)])
                 report.withheld += 1
             case .purge(let id):
+                // Only the parent, through which every record reaches this node, may say one left
+                // its scope; a child cannot make its parent (or anyone) drop a sibling's record.
+                if let sharing, sharing.topology.node(id: nodeID)?.parent != peer {
+                    report.refused.append("purge of \(id): '\(peer)' is not this node's parent")
+                    continue
+                }
                 let reason = "'\(peer)' says this record left this node's scope"
                 if try purge(id, peer: peer, reason: reason) { report.purged += 1 }
             case .entry(let entry, let bytes, let leafHash):
-                if let sharing, !sharing.mayForward(origin: entry.origin, from: peer, to: nodeID) {
+                if !mayForward(entry.origin) {
                     let reason = "'\(peer)' may not relay entries written by '\(entry.origin)' (changes flow along the node tree)"
                     try refuse(entry.dot, recordID: entry.recordID, reason: reason)
                     report.refused.append("\(entry.dot): \(reason)")
@@ -337,7 +353,7 @@ extension StoreTransaction {
                     if !report.clockSkewOrigins.contains(entry.origin) { report.clockSkewOrigins.append(entry.origin) }
                 }
                 if entry.op == .create, changesPerRecord[entry.recordID] == 1, states[entry.recordID] == nil,
-                    try !exists(entry.recordID)
+                    try sharing != nil ? absent.contains(entry.recordID) : !exists(entry.recordID)
                 {
                     if let refusal = RecordState.check(entry) {
                         try refuse(entry.dot, recordID: entry.recordID, reason: refusal.description)
@@ -382,7 +398,7 @@ extension StoreTransaction {
     /// per record, not per entry, so a record that moved into scope is judged by where it is now,
     /// not by the history being back-filled. Returns the refused records with the reason.
     func admission(
-        _ decoded: [NodeStore.DecodedItem], sharing: ActivePolicy, changesPerRecord: [RecordID: Int]
+        _ decoded: [NodeStore.DecodedItem], sharing: ActivePolicy, absent: inout Set<RecordID>
     ) throws -> [RecordID: String] {
         var entries: [RecordID: [JournalEntry]] = [:]
         for case .entry(let e, _, _) in decoded { entries[e.recordID, default: []].append(e) }
@@ -390,6 +406,7 @@ extension StoreTransaction {
         for (id, list) in entries {
             let facts: RecordFacts
             if list.count == 1, list[0].op == .create, try !exists(id) {
+                absent.insert(id)
                 facts = RecordFacts(create: list[0])
             } else {
                 var state = try load(id) ?? RecordState(id: id, kind: list[0].kind)

@@ -28,6 +28,8 @@ struct ServeCommand: AsyncParsableCommand {
     var syncInterval: Int = 5
     @Flag(help: "Plain HTTP on loopback, no sync listener and no peers: for local development only.")
     var insecureDev = false
+    @Option(help: ArgumentHelp("Shift this node's wall clock by this many milliseconds (fault tests only).", visibility: .hidden))
+    var clockOffsetMs: Int64 = 0
 
     func run() async throws {
         let topo = try loadTopology(topology)
@@ -54,6 +56,7 @@ struct ServeCommand: AsyncParsableCommand {
             rulesInterval: .seconds(max(1, rulesInterval)), durableCommits: durable, security: security,
             syncListenHost: syncHost, syncListenPort: syncPort, syncInterval: .seconds(max(1, syncInterval)))
         configuration.topologyPath = topology
+        configuration.clockOffsetMilliseconds = clockOffsetMs
         let n: Node
         do {
             n = try Node(configuration: configuration)
