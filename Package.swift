@@ -115,7 +115,7 @@ let package = Package(
         .testTarget(
             name: "IOCSharingTests", dependencies: ["IOCSharing", "IOCTesting"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "IOCAuditTests", dependencies: ["IOCAudit", .product(name: "Crypto", package: "swift-crypto")],
+            name: "IOCAuditTests", dependencies: ["IOCAudit", "IOCModel", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .testTarget(name: "IOCStoreTests", dependencies: ["IOCStore", "IOCSharing", "IOCTesting"], swiftSettings: swiftSettings),
         .testTarget(

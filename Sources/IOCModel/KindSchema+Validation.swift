@@ -62,12 +62,15 @@ extension KindSchema {
         }
         var merged = current
         for (k, v) in changes { merged[k] = v.isNull ? nil : v }
-        try crossCheck(merged, now: now)
+        // Only changed times must not be in the future: a record created on a node whose clock ran
+        // ahead stays editable everywhere else.
+        try crossCheck(merged, now: now, changed: Set(changes.keys))
         return changes
     }
 
-    /// Checks that relate several fields, or a field to the current time.
-    public func crossCheck(_ f: [String: JSONValue], now: Int64) throws(ValidationError) {
+    /// Checks that relate several fields, or a field to the current time (only the fields in
+    /// `changed`, when given).
+    public func crossCheck(_ f: [String: JSONValue], now: Int64, changed: Set<String>? = nil) throws(ValidationError) {
         func time(_ k: String) -> Int64? { f[k]?.stringValue.flatMap(Timestamp.parse) }
         func order(_ early: String, _ late: String) throws(ValidationError) {
             if let a = time(early), let b = time(late), b < a {
@@ -76,7 +79,7 @@ extension KindSchema {
         }
         let skewAllowance: Int64 = 10 * 60 * 1000
         func notFuture(_ k: String) throws(ValidationError) {
-            if let t = time(k), t > now + skewAllowance {
+            if changed?.contains(k) ?? true, let t = time(k), t > now + skewAllowance {
                 throw ValidationError(code: .invalidTime, message: "'\(k)' is in the future.", field: k)
             }
         }

@@ -118,39 +118,54 @@ extension StoreTransaction {
         let full = last == nil || (last?[1] as String?) != sharing.fingerprint
         let from: Int64 = full ? 0 : (last?[0] as Int64? ?? 0)
         guard full || head > from else { return }
-        var candidates: [Data]
+        // One pass over the candidate rows' columns; ids that are no longer records (purged
+        // here) only leave the peer's scope, with no notice (nobody here can judge them).
+        let columns = "SELECT r.id, r.kind, r.origin, r.unit, r.assigned_unit, r.category FROM record r"
+        let rows: RowCursor
         if full {
-            candidates = try Data.fetchAll(db, sql: "SELECT id FROM record")
-            candidates += try Data.fetchAll(
-                db, sql: "SELECT record_id FROM peer_scope WHERE peer = ? AND record_id NOT IN (SELECT id FROM record)",
-                arguments: [peer])
+            try db.execute(
+                sql: "DELETE FROM peer_scope WHERE peer = ? AND record_id NOT IN (SELECT id FROM record)", arguments: [peer])
+            rows = try Row.fetchCursor(db, sql: columns)
         } else {
-            candidates = try Data.fetchAll(
-                db, sql: "SELECT DISTINCT record_id FROM journal WHERE pos > ? AND record_id IS NOT NULL", arguments: [from])
+            try db.execute(
+                sql: """
+                    DELETE FROM peer_scope WHERE peer = ? AND record_id IN (
+                        SELECT record_id FROM journal WHERE pos > ? AND record_id IS NOT NULL) AND record_id NOT IN (SELECT id FROM record)
+                    """, arguments: [peer, from])
+            rows = try Row.fetchCursor(
+                db, sql: columns + " WHERE r.id IN (SELECT record_id FROM journal WHERE pos > ? AND record_id IS NOT NULL)",
+                arguments: [from])
         }
         let isIn = try db.cachedStatement(sql: "SELECT 1 FROM peer_scope WHERE peer = ? AND record_id = ?")
-        for key in candidates {
+        let held = try db.cachedStatement(sql: "SELECT pos, origin, seq FROM journal WHERE record_id = ? AND bytes IS NOT NULL")
+        var changes: [(key: Data, entered: Bool)] = []
+        while let row = try rows.next() {
+            let key: Data = row[0]
+            let kind: String = row[1]
             guard let id = RecordID(bytes: Array(key)) else { continue }
-            // A record no longer held here (purged) gets no verdict: nothing is sent either way.
-            guard let facts = try facts(of: id) else {
-                try db.execute(sql: "DELETE FROM peer_scope WHERE peer = ? AND record_id = ?", arguments: [peer, key])
-                continue
-            }
+            var facts = RecordFacts(
+                kind: kind, origin: row[2], units: [row[3] as String?, row[4] as String?].compactMap { $0 }, category: row[5])
+            if kind == RecordKind.alert.rawValue, let state = try load(id) { facts = RecordFacts(state: state) }
             let now = sharing.mayHold(facts, node: peer)
             let was = try Bool.fetchOne(isIn, arguments: [peer, key]) ?? false
-            if now && !was {
+            if now != was { changes.append((key, now)) }
+        }
+        for (key, entered) in changes {
+            if entered {
                 try db.execute(sql: "INSERT INTO peer_scope(peer, record_id) VALUES (?, ?)", arguments: [peer, key])
                 try db.execute(sql: "DELETE FROM outbox_purge WHERE peer = ? AND record_id = ?", arguments: [peer, key])
-                let held = try Row.fetchAll(
-                    db, sql: "SELECT pos, origin, seq FROM journal WHERE record_id = ? AND bytes IS NOT NULL", arguments: [key])
-                for row in held {
+                for row in try Row.fetchAll(held, arguments: [key]) {
                     let origin: String = row[1]
-                    guard origin != peer, UInt64(row[2] as Int64) <= beyond[origin] else { continue }
+                    // Only what the peer would take from this node: a parent already holds (and
+                    // would refuse from us) what reached us through it.
+                    guard origin != peer, UInt64(row[2] as Int64) <= beyond[origin],
+                        sharing.mayForward(origin: origin, from: nodeID, to: peer)
+                    else { continue }
                     try db.execute(
                         sql: "INSERT OR IGNORE INTO outbox_backfill(peer, pos, record_id) VALUES (?, ?, ?)",
                         arguments: [peer, row[0] as Int64, key])
                 }
-            } else if !now && was {
+            } else {
                 try db.execute(sql: "DELETE FROM peer_scope WHERE peer = ? AND record_id = ?", arguments: [peer, key])
                 try db.execute(sql: "DELETE FROM outbox_backfill WHERE peer = ? AND record_id = ?", arguments: [peer, key])
                 try db.execute(sql: "INSERT OR IGNORE INTO outbox_purge(peer, record_id) VALUES (?, ?)", arguments: [peer, key])

@@ -240,7 +240,9 @@ extension StoreTransaction {
         for case .entry(let e, _, _) in decoded { changesPerRecord[e.recordID, default: 0] += 1 }
         // Records this node lacks, learnt once by the admission check and reused by the fast path.
         var absent: Set<RecordID> = []
-        let refusedRecords = try sharing.map { try admission(decoded, sharing: $0, absent: &absent) } ?? [:]
+        let refusedRecords = try sharing.map {
+            try admission(decoded, sharing: $0, changesPerRecord: changesPerRecord, absent: &absent)
+        } ?? [:]
         var forwardable: [String: Bool] = [:]
         func mayForward(_ origin: String) -> Bool {
             guard let sharing else { return true }
@@ -398,25 +400,30 @@ extension StoreTransaction {
     /// per record, not per entry, so a record that moved into scope is judged by where it is now,
     /// not by the history being back-filled. Returns the refused records with the reason.
     func admission(
-        _ decoded: [NodeStore.DecodedItem], sharing: ActivePolicy, absent: inout Set<RecordID>
+        _ decoded: [NodeStore.DecodedItem], sharing: ActivePolicy, changesPerRecord: [RecordID: Int],
+        absent: inout Set<RecordID>
     ) throws -> [RecordID: String] {
-        var entries: [RecordID: [JournalEntry]] = [:]
-        for case .entry(let e, _, _) in decoded { entries[e.recordID, default: []].append(e) }
         var refused: [RecordID: String] = [:]
-        for (id, list) in entries {
-            let facts: RecordFacts
-            if list.count == 1, list[0].op == .create, try !exists(id) {
-                absent.insert(id)
-                facts = RecordFacts(create: list[0])
-            } else {
-                var state = try load(id) ?? RecordState(id: id, kind: list[0].kind)
-                for e in list { _ = state.apply(e) }
-                facts = RecordFacts(state: state)
-            }
+        func judge(_ id: RecordID, _ facts: RecordFacts) {
             if !sharing.mayHold(facts, node: nodeID) {
                 refused[id] =
                     "sharing policy v\(sharing.version) does not let '\(nodeID)' hold this \(facts.kind); the sender should have withheld it"
             }
+        }
+        // The common case, a new record's only change, is judged from the entry alone.
+        var others: [RecordID: [JournalEntry]] = [:]
+        for case .entry(let e, _, _) in decoded {
+            if e.op == .create, changesPerRecord[e.recordID] == 1, try !exists(e.recordID) {
+                absent.insert(e.recordID)
+                judge(e.recordID, RecordFacts(create: e))
+            } else {
+                others[e.recordID, default: []].append(e)
+            }
+        }
+        for (id, list) in others {
+            var state = try load(id) ?? RecordState(id: id, kind: list[0].kind)
+            for e in list { _ = state.apply(e) }
+            judge(id, RecordFacts(state: state))
         }
         return refused
     }

@@ -82,8 +82,13 @@ public final class NodeStore: Sendable {
     }
 
     /// Runs `body` in one write transaction.
+    ///
+    /// The async forms run the blocking GRDB call on a dispatch thread, not on the cooperative
+    /// pool: a connection is then released as soon as `body` returns, never held until a task
+    /// can resume. (With GRDB's async API, readers held by tasks waiting for a cooperative thread
+    /// and cooperative threads blocked waiting for a reader deadlocked a loaded province.)
     public func write<T: Sendable>(_ body: @escaping @Sendable (StoreTransaction) throws -> T) async throws -> T {
-        try await pool.write { db in try body(StoreTransaction(db: db, store: self)) }
+        try await offPool { try self.writeSync(body) }
     }
 
     /// Synchronous variant for command-line tools and benchmarks.
@@ -92,7 +97,13 @@ public final class NodeStore: Sendable {
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await pool.read(body)
+        try await offPool { try self.readSync(body) }
+    }
+
+    private func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
     }
 
     public func readSync<T>(_ body: (Database) throws -> T) throws -> T { try pool.read(body) }

@@ -1,3 +1,4 @@
+import IOCModel
 import Testing
 @testable import IOCAudit
 
@@ -91,7 +92,7 @@ import Testing
     }
 
     @Test func proofsVerifyAcrossSampledRandomPairs() throws {
-        var rng = SplitMix(seed: 0x10C)
+        var rng = SeededRandom(seed: 0x10C)
         for _ in 0..<200 {
             let size = Int(rng.next() % 100_000) + 1
             let index = Int(rng.next() % UInt64(size))
@@ -102,18 +103,5 @@ import Testing
             #expect(Merkle.verifyConsistency(oldSize: old, newSize: size, oldRoot: try Self.big.root(size: old), newRoot: root,
                                              proof: try Self.big.consistencyProof(oldSize: old, newSize: size)))
         }
-    }
-}
-
-/// Deterministic PRNG so property samples are reproducible.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
