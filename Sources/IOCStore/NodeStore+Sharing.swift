@@ -117,7 +117,8 @@ extension StoreTransaction {
         let head = try Int64.fetchOne(db, sql: "SELECT coalesce(max(pos), 0) FROM journal") ?? 0
         let full = last == nil || (last?[1] as String?) != sharing.fingerprint
         let from: Int64 = full ? 0 : (last?[0] as Int64? ?? 0)
-        guard full || head > from else { return }
+        let pending = try Bool.fetchOne(db, sql: "SELECT 1 FROM peer_scope_pending WHERE peer = ? LIMIT 1", arguments: [peer]) ?? false
+        guard full || head > from || pending else { return }
         // One pass over the candidate rows' columns; ids that are no longer records (purged
         // here) only leave the peer's scope, with no notice (nobody here can judge them).
         let columns = "SELECT r.id, r.kind, r.origin, r.unit, r.assigned_unit, r.category FROM record r"
@@ -133,8 +134,12 @@ extension StoreTransaction {
                         SELECT record_id FROM journal WHERE pos > ? AND record_id IS NOT NULL) AND record_id NOT IN (SELECT id FROM record)
                     """, arguments: [peer, from])
             rows = try Row.fetchCursor(
-                db, sql: columns + " WHERE r.id IN (SELECT record_id FROM journal WHERE pos > ? AND record_id IS NOT NULL)",
-                arguments: [from])
+                db,
+                sql: columns + """
+                     WHERE r.id IN (SELECT record_id FROM journal WHERE pos > ? AND record_id IS NOT NULL)
+                        OR r.id IN (SELECT record_id FROM peer_scope_pending WHERE peer = ?)
+                    """,
+                arguments: [from, peer])
         }
         let isIn = try db.cachedStatement(sql: "SELECT 1 FROM peer_scope WHERE peer = ? AND record_id = ?")
         let held = try db.cachedStatement(sql: "SELECT pos, origin, seq FROM journal WHERE record_id = ? AND bytes IS NOT NULL")
@@ -152,6 +157,16 @@ extension StoreTransaction {
         }
         for (key, entered) in changes {
             if entered {
+                // The peer judges a record by the entries of it that one bundle brings. So a record
+                // joins the scope at once only when the peer will receive its history in order from
+                // a create that is itself in scope; otherwise it waits until the peer holds every
+                // entry of it (as hashes) and is then back-filled whole, in one bundle.
+                if try !joinsNow(key, peer: peer, sharing: sharing, beyond: beyond) {
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO peer_scope_pending(peer, record_id) VALUES (?, ?)", arguments: [peer, key])
+                    continue
+                }
+                try db.execute(sql: "DELETE FROM peer_scope_pending WHERE peer = ? AND record_id = ?", arguments: [peer, key])
                 try db.execute(sql: "INSERT INTO peer_scope(peer, record_id) VALUES (?, ?)", arguments: [peer, key])
                 try db.execute(sql: "DELETE FROM outbox_purge WHERE peer = ? AND record_id = ?", arguments: [peer, key])
                 for row in try Row.fetchAll(held, arguments: [key]) {
@@ -166,6 +181,7 @@ extension StoreTransaction {
                         arguments: [peer, row[0] as Int64, key])
                 }
             } else {
+                try db.execute(sql: "DELETE FROM peer_scope_pending WHERE peer = ? AND record_id = ?", arguments: [peer, key])
                 try db.execute(sql: "DELETE FROM peer_scope WHERE peer = ? AND record_id = ?", arguments: [peer, key])
                 try db.execute(sql: "DELETE FROM outbox_backfill WHERE peer = ? AND record_id = ?", arguments: [peer, key])
                 try db.execute(sql: "INSERT OR IGNORE INTO outbox_purge(peer, record_id) VALUES (?, ?)", arguments: [peer, key])
@@ -178,28 +194,55 @@ extension StoreTransaction {
                 """, arguments: [peer, head, sharing.fingerprint])
     }
 
+    /// Whether a record entering `peer`'s scope can join it now (see ``reconcileScope``).
+    func joinsNow(_ key: Data, peer: String, sharing: ActivePolicy, beyond: VersionVector) throws -> Bool {
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT origin, seq, bytes FROM journal WHERE record_id = ? AND origin != ? ORDER BY pos",
+            arguments: [key, peer])
+        let ahead = rows.filter { UInt64($0[1] as Int64) > beyond[$0[0] as String] }
+        if ahead.isEmpty { return true }  // the peer holds every entry: back-filled whole
+        guard ahead.count == rows.count, let first = rows.first?[2] as Data?,
+            let create = try? JournalEntry(decoding: Array(first)), create.op == .create
+        else { return false }  // part is at the peer as hashes: wait, then back-fill whole
+        return sharing.mayHold(RecordFacts(create: create), node: peer)
+    }
+
     /// Takes queued back-fills (oldest position first) and purge notices for `peer`, within the
     /// bundle limits; what is taken is deleted here, in the transaction that records the bundle.
     func drainScopeQueues(peer: String, limits: Limits) throws -> (items: [BundleItem], bytes: Int) {
         var items: [BundleItem] = []
         var bytes = 0
+        // Whole records only: the peer judges a record by what one bundle brings of it.
         let backfills = try Row.fetchAll(
             db,
             sql: """
-                SELECT b.pos, j.bytes FROM outbox_backfill b JOIN journal j ON j.pos = b.pos
-                WHERE b.peer = ? ORDER BY b.pos LIMIT ?
-                """, arguments: [peer, limits.bundleEntriesMax])
+                SELECT b.pos, j.bytes, b.record_id FROM outbox_backfill b JOIN journal j ON j.pos = b.pos
+                WHERE b.peer = ? ORDER BY b.record_id, b.pos LIMIT ?
+                """, arguments: [peer, limits.bundleEntriesMax + 1])
+        var groups: [[Row]] = []
         for row in backfills {
-            guard let content = row[1] as Data? else {
-                // Purged here since it was queued: nothing to send.
-                try db.execute(sql: "DELETE FROM outbox_backfill WHERE peer = ? AND pos = ?", arguments: [peer, row[0] as Int64])
-                continue
+            if let last = groups.last?.last, (last[2] as Data) == (row[2] as Data) {
+                groups[groups.count - 1].append(row)
+            } else {
+                groups.append([row])
             }
-            let item = BundleItem.entry(Array(content))
-            if items.count + 1 > limits.bundleEntriesMax || bytes + item.byteCount > limits.bundlePayloadBytesMax { break }
-            items.append(item)
-            bytes += item.byteCount
-            try db.execute(sql: "DELETE FROM outbox_backfill WHERE peer = ? AND pos = ?", arguments: [peer, row[0] as Int64])
+        }
+        // The last group may be cut by the LIMIT: leave it for the next bundle, unless it is alone.
+        if backfills.count > limits.bundleEntriesMax, groups.count > 1 { groups.removeLast() }
+        for whole in groups {
+            // A record with more changes than a bundle holds is the one case that is split.
+            let group = Array(whole.prefix(limits.bundleEntriesMax))
+            let contents = group.compactMap { $0[1] as Data? }.map { BundleItem.entry(Array($0)) }
+            let size = contents.reduce(0) { $0 + $1.byteCount }
+            if !items.isEmpty && (items.count + contents.count > limits.bundleEntriesMax || bytes + size > limits.bundlePayloadBytesMax) {
+                break
+            }
+            items += contents
+            bytes += size
+            for row in group {
+                // Rows whose content was purged here since they were queued are dropped too.
+                try db.execute(sql: "DELETE FROM outbox_backfill WHERE peer = ? AND pos = ?", arguments: [peer, row[0] as Int64])
+            }
         }
         let room = limits.bundleEntriesMax - items.count
         if room > 0 {

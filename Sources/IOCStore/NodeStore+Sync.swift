@@ -421,7 +421,14 @@ extension StoreTransaction {
             }
         }
         for (id, list) in others {
-            var state = try load(id) ?? RecordState(id: id, kind: list[0].kind)
+            guard let stored = try load(id) ?? (list.contains { $0.op == .create } ? RecordState(id: id, kind: list[0].kind) : nil)
+            else {
+                // Changes to a record this node does not hold, without its create: never a
+                // headless copy built from part of a history.
+                refused[id] = "changes to a \(list[0].kind) this node does not hold arrived without its create"
+                continue
+            }
+            var state = stored
             for e in list { _ = state.apply(e) }
             judge(id, RecordFacts(state: state))
         }

@@ -196,6 +196,14 @@ enum Schema {
                     CREATE TABLE audit_peer_key (peer TEXT PRIMARY KEY, witness_key TEXT NOT NULL);
                     """)
         }
+        m.registerMigration("v5-scope-pending") { db in
+            try db.execute(
+                sql: """
+                    -- Records that entered a peer's scope while the peer still lacks some of their
+                    -- entries: they join the scope (and are back-filled whole) once it holds them all.
+                    CREATE TABLE peer_scope_pending (peer TEXT NOT NULL, record_id BLOB NOT NULL, PRIMARY KEY(peer, record_id)) WITHOUT ROWID;
+                    """)
+        }
         return m
     }
 }

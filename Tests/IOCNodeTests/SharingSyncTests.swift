@@ -17,12 +17,12 @@ import Testing
         let stores: [String: NodeStore]
         subscript(_ node: String) -> NodeStore { stores[node]! }
 
-        init(_ label: String) throws {
+        init(_ label: String, limits: Limits = .default) throws {
             root = try SyncTest.tempDirectory(label)
             let nodes = ["province", "hai-chau", "thanh-khe", "health"]
             fed = try TestFederation(root: root, nodes: nodes)
             var s: [String: NodeStore] = [:]
-            for n in nodes { s[n] = try SyncTest.store(root + "/" + n, node: n) }
+            for n in nodes { s[n] = try SyncTest.store(root + "/" + n, node: n, limits: limits) }
             stores = s
         }
 
@@ -100,6 +100,28 @@ import Testing
         let receipt = try #require(try f["hai-chau"].purgeReceipts().first)
         #expect(receipt.recordID == r.id && receipt.peer == "province" && receipt.entries == 2)
         #expect(try f["hai-chau"].knowledge() == f["province"].knowledge())
+    }
+
+    /// The change that moves a record into a node's scope can reach the relay long after the
+    /// record's create reached that node as a hash: the record then joins the scope only when the
+    /// node holds every entry of it, and its whole history is back-filled in one bundle (never a
+    /// create judged alone and refused, then a headless update).
+    @Test func recordMovingInBehindALongBacklogArrivesWhole() async throws {
+        var tiny = Limits()
+        tiny.bundleEntriesMax = 2
+        let f = try Federation("sharing-split", limits: tiny)
+        defer { f.cleanup() }
+        let r = try await Self.report(f["hai-chau"], unit: "20194", category: "flooding", title: "Nước tràn vào bếp ăn trường học")
+        for i in 0..<3 { _ = try await Self.report(f["hai-chau"], unit: "20194", category: "traffic", title: "Đèn tín hiệu hỏng \(i)") }
+        try await f.syncAll()
+        #expect(try f["health"].state(r.id) == nil)
+        for i in 0..<3 { _ = try await Self.report(f["hai-chau"], unit: "20194", category: "traffic", title: "Ổ gà \(i)") }
+        try await Self.patch(f["hai-chau"], r.id, ["category": "food-safety"])
+        try await f.syncAll()
+        let copy = try #require(try f["health"].state(r.id), "the record never reached health")
+        #expect(copy.digest == (try f["hai-chau"].state(r.id))?.digest)
+        let refusals = try f["health"].readSync { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM refusal") }
+        #expect(refusals == 0)
     }
 
     @Test func revokingAGrantPurgesAndGrantingItBackBackfills() async throws {
