@@ -121,7 +121,13 @@ extension StoreTransaction {
         guard full || head > from || pending else { return }
         // One pass over the candidate rows' columns; ids that are no longer records (purged
         // here) only leave the peer's scope, with no notice (nobody here can judge them).
-        let columns = "SELECT r.id, r.kind, r.origin, r.unit, r.assigned_unit, r.category FROM record r"
+        // A record whose only change is its create (`state IS NULL`) carries that entry's
+        // origin and sequence, so it needs no further query to join a scope.
+        let columns = """
+            SELECT r.id, r.kind, r.origin, r.unit, r.assigned_unit, r.category, r.state IS NULL, j.origin, j.seq, r.base_pos
+            FROM record r LEFT JOIN journal j ON j.pos = r.base_pos
+            """
+        let scopeEmpty = try !(Bool.fetchOne(db, sql: "SELECT 1 FROM peer_scope WHERE peer = ? LIMIT 1", arguments: [peer]) ?? false)
         let rows: RowCursor
         if full {
             try db.execute(
@@ -143,7 +149,7 @@ extension StoreTransaction {
         }
         let isIn = try db.cachedStatement(sql: "SELECT 1 FROM peer_scope WHERE peer = ? AND record_id = ?")
         let held = try db.cachedStatement(sql: "SELECT pos, origin, seq FROM journal WHERE record_id = ? AND bytes IS NOT NULL")
-        var changes: [(key: Data, entered: Bool)] = []
+        var changes: [(key: Data, entered: Bool, single: (origin: String, seq: UInt64, pos: Int64)?)] = []
         while let row = try rows.next() {
             let key: Data = row[0]
             let kind: String = row[1]
@@ -152,23 +158,41 @@ extension StoreTransaction {
                 kind: kind, origin: row[2], units: [row[3] as String?, row[4] as String?].compactMap { $0 }, category: row[5])
             if kind == RecordKind.alert.rawValue, let state = try load(id) { facts = RecordFacts(state: state) }
             let now = sharing.mayHold(facts, node: peer)
-            let was = try Bool.fetchOne(isIn, arguments: [peer, key]) ?? false
-            if now != was { changes.append((key, now)) }
+            let was = scopeEmpty ? false : try Bool.fetchOne(isIn, arguments: [peer, key]) ?? false
+            guard now != was else { continue }
+            var single: (origin: String, seq: UInt64, pos: Int64)?
+            if row[6] as Bool, let o = row[7] as String?, let q = row[8] as Int64?, let p = row[9] as Int64? {
+                single = (o, UInt64(q), p)
+            }
+            changes.append((key, now, single))
         }
-        for (key, entered) in changes {
-            if entered {
+        for (key, entered, single) in changes {
+            if entered, let (origin, seq, pos) = single {
+                // Its create is its whole history, and in scope: it joins now.
+                if pending {
+                    try db.cachedStatement(sql: "DELETE FROM peer_scope_pending WHERE peer = ? AND record_id = ?")
+                        .execute(arguments: [peer, key])
+                }
+                try db.cachedStatement(sql: "INSERT INTO peer_scope(peer, record_id) VALUES (?, ?)").execute(arguments: [peer, key])
+                if !scopeEmpty {
+                    try db.cachedStatement(sql: "DELETE FROM outbox_purge WHERE peer = ? AND record_id = ?").execute(arguments: [peer, key])
+                }
+                if origin != peer, seq <= beyond[origin], sharing.mayForward(origin: origin, from: nodeID, to: peer) {
+                    try db.cachedStatement(sql: "INSERT OR IGNORE INTO outbox_backfill(peer, pos, record_id) VALUES (?, ?, ?)")
+                        .execute(arguments: [peer, pos, key])
+                }
+            } else if entered {
                 // The peer judges a record by the entries of it that one bundle brings. So a record
                 // joins the scope at once only when the peer will receive its history in order from
                 // a create that is itself in scope; otherwise it waits until the peer holds every
                 // entry of it (as hashes) and is then back-filled whole, in one bundle.
                 if try !joinsNow(key, peer: peer, sharing: sharing, beyond: beyond) {
-                    try db.execute(
-                        sql: "INSERT OR IGNORE INTO peer_scope_pending(peer, record_id) VALUES (?, ?)", arguments: [peer, key])
+                    try db.cachedStatement(sql: "INSERT OR IGNORE INTO peer_scope_pending(peer, record_id) VALUES (?, ?)").execute(arguments: [peer, key])
                     continue
                 }
-                try db.execute(sql: "DELETE FROM peer_scope_pending WHERE peer = ? AND record_id = ?", arguments: [peer, key])
-                try db.execute(sql: "INSERT INTO peer_scope(peer, record_id) VALUES (?, ?)", arguments: [peer, key])
-                try db.execute(sql: "DELETE FROM outbox_purge WHERE peer = ? AND record_id = ?", arguments: [peer, key])
+                try db.cachedStatement(sql: "DELETE FROM peer_scope_pending WHERE peer = ? AND record_id = ?").execute(arguments: [peer, key])
+                try db.cachedStatement(sql: "INSERT INTO peer_scope(peer, record_id) VALUES (?, ?)").execute(arguments: [peer, key])
+                try db.cachedStatement(sql: "DELETE FROM outbox_purge WHERE peer = ? AND record_id = ?").execute(arguments: [peer, key])
                 for row in try Row.fetchAll(held, arguments: [key]) {
                     let origin: String = row[1]
                     // Only what the peer would take from this node: a parent already holds (and
@@ -176,15 +200,13 @@ extension StoreTransaction {
                     guard origin != peer, UInt64(row[2] as Int64) <= beyond[origin],
                         sharing.mayForward(origin: origin, from: nodeID, to: peer)
                     else { continue }
-                    try db.execute(
-                        sql: "INSERT OR IGNORE INTO outbox_backfill(peer, pos, record_id) VALUES (?, ?, ?)",
-                        arguments: [peer, row[0] as Int64, key])
+                    try db.cachedStatement(sql: "INSERT OR IGNORE INTO outbox_backfill(peer, pos, record_id) VALUES (?, ?, ?)").execute(arguments: [peer, row[0] as Int64, key])
                 }
             } else {
-                try db.execute(sql: "DELETE FROM peer_scope_pending WHERE peer = ? AND record_id = ?", arguments: [peer, key])
-                try db.execute(sql: "DELETE FROM peer_scope WHERE peer = ? AND record_id = ?", arguments: [peer, key])
-                try db.execute(sql: "DELETE FROM outbox_backfill WHERE peer = ? AND record_id = ?", arguments: [peer, key])
-                try db.execute(sql: "INSERT OR IGNORE INTO outbox_purge(peer, record_id) VALUES (?, ?)", arguments: [peer, key])
+                try db.cachedStatement(sql: "DELETE FROM peer_scope_pending WHERE peer = ? AND record_id = ?").execute(arguments: [peer, key])
+                try db.cachedStatement(sql: "DELETE FROM peer_scope WHERE peer = ? AND record_id = ?").execute(arguments: [peer, key])
+                try db.cachedStatement(sql: "DELETE FROM outbox_backfill WHERE peer = ? AND record_id = ?").execute(arguments: [peer, key])
+                try db.cachedStatement(sql: "INSERT OR IGNORE INTO outbox_purge(peer, record_id) VALUES (?, ?)").execute(arguments: [peer, key])
             }
         }
         try db.execute(
@@ -197,7 +219,7 @@ extension StoreTransaction {
     /// Whether a record entering `peer`'s scope can join it now (see ``reconcileScope``).
     func joinsNow(_ key: Data, peer: String, sharing: ActivePolicy, beyond: VersionVector) throws -> Bool {
         let rows = try Row.fetchAll(
-            db, sql: "SELECT origin, seq, bytes FROM journal WHERE record_id = ? AND origin != ? ORDER BY pos",
+            db.cachedStatement(sql: "SELECT origin, seq, bytes FROM journal WHERE record_id = ? AND origin != ? ORDER BY pos"),
             arguments: [key, peer])
         let ahead = rows.filter { UInt64($0[1] as Int64) > beyond[$0[0] as String] }
         if ahead.isEmpty { return true }  // the peer holds every entry: back-filled whole
@@ -241,7 +263,7 @@ extension StoreTransaction {
             bytes += size
             for row in group {
                 // Rows whose content was purged here since they were queued are dropped too.
-                try db.execute(sql: "DELETE FROM outbox_backfill WHERE peer = ? AND pos = ?", arguments: [peer, row[0] as Int64])
+                try db.cachedStatement(sql: "DELETE FROM outbox_backfill WHERE peer = ? AND pos = ?").execute(arguments: [peer, row[0] as Int64])
             }
         }
         let room = limits.bundleEntriesMax - items.count
@@ -252,7 +274,7 @@ extension StoreTransaction {
                 guard let id = RecordID(bytes: Array(key)) else { continue }
                 items.append(.purge(recordID: id))
                 bytes += 17
-                try db.execute(sql: "DELETE FROM outbox_purge WHERE peer = ? AND record_id = ?", arguments: [peer, key])
+                try db.cachedStatement(sql: "DELETE FROM outbox_purge WHERE peer = ? AND record_id = ?").execute(arguments: [peer, key])
             }
         }
         return (items, bytes)
