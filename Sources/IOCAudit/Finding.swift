@@ -40,6 +40,8 @@ public struct Finding: Sendable, Equatable {
         case knowledgeDecreased = "crosscheck.knowledge_decreased"
         case cosignedTreeMismatch = "crosscheck.cosigned_tree_mismatch"
         case peerMissing = "crosscheck.peer_missing"
+        /// The log and witness keys are not tied to the CA-signed registry (`trust/` in an export).
+        case keyBinding = "keys.binding"
         case verified = "ok"
     }
 

@@ -4,6 +4,8 @@ import IOCAudit
 import IOCIdentity
 import IOCNode
 import IOCStore
+import X509
+import Crypto
 
 /// The auditor's tools. `export` reads a node's data directory (no node needs to run); `verify`,
 /// `cross-check` and `check-proof` need nothing but the exported files and work offline.
@@ -41,6 +43,20 @@ struct AuditCommand: AsyncParsableCommand {
                 nodeKey: try NoteVerifierKey(parsing: logKeyText), witnessKey: keys?.witness.verifierKey, peerWitnessKeys: peerKeys)
             try export.write(to: URL(fileURLWithPath: out))
             try keys?.journalExport(store).write(to: URL(fileURLWithPath: out))
+            // What ties the keys to the federation: the CA, its signed registry (the node's bundle
+            // key) and that key's signature over the log and witness keys.
+            let dir = CertsDirectory(path: certs)
+            if let keys, FileManager.default.fileExists(atPath: dir.caCertificate), FileManager.default.fileExists(atPath: dir.registry) {
+                let trust = URL(fileURLWithPath: out).appending(path: "trust")
+                try FileManager.default.createDirectory(at: trust, withIntermediateDirectories: true)
+                for (from, name) in [(dir.caCertificate, "ca.crt"), (dir.registry, "registry.json")] {
+                    let target = trust.appending(path: name)
+                    try? FileManager.default.removeItem(at: target)
+                    try FileManager.default.copyItem(at: URL(fileURLWithPath: from), to: target)
+                }
+                try (Data(keys.binding).base64EncodedString() + "\n").write(
+                    to: trust.appending(path: "binding"), atomically: true, encoding: .utf8)
+            }
             let uncovered = try store.auditSize() - latest.size
             say("exported \(latest.size) audit entries of \(store.nodeID) to \(out)" + (uncovered > 0 ? " (\(uncovered) newer entries are not covered by a checkpoint yet)" : ""))
         }
@@ -55,7 +71,44 @@ struct AuditCommand: AsyncParsableCommand {
         var json = false
 
         func run() async throws {
-            try report(AuditVerifier.verify(directory: URL(fileURLWithPath: directory)), json: json)
+            let base = AuditVerifier.verify(directory: URL(fileURLWithPath: directory))
+            try report(
+                AuditReport(
+                    kind: base.kind, subjects: base.subjects, findings: base.findings + Self.trust(directory),
+                    stats: base.stats), json: json)
+        }
+
+        /// Checks `trust/` when present: the registry is signed by the CA, and the node's
+        /// registered bundle key signed its log and witness keys. Without `trust/` the keys in
+        /// `keys/` are taken as given (and a warning says so).
+        static func trust(_ directory: String) -> [Finding] {
+            let trust = directory + "/trust"
+            // A missing key is already reported as incomplete input.
+            guard FileManager.default.fileExists(atPath: directory + "/keys/node.vkey") else { return [] }
+            guard FileManager.default.fileExists(atPath: trust + "/registry.json") else {
+                return [Finding(.keyBinding, .warning, "no trust/ directory: the log key is not tied to the federation CA", subject: "trust/")]
+            }
+            do {
+                let ca = try Certificate(pemEncoded: String(contentsOfFile: trust + "/ca.crt", encoding: .utf8))
+                guard let caKey = P256.Signing.PublicKey(ca.publicKey) else { throw ValidationError("the CA key is not P-256") }
+                let registry = try SignedDocument.decode(Array(try Data(contentsOf: URL(fileURLWithPath: trust + "/registry.json"))))
+                    .open(Registry.self, type: Registry.payloadType, key: caKey)
+                let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: directory + "/meta.json"))) as? [String: Any]
+                guard let node = meta?["node"] as? String, let bundleKey = registry.signingKey(of: node) else {
+                    return [Finding(.keyBinding, .failure, "the registry signed by the CA has no signing key for this node", subject: "trust/registry.json")]
+                }
+                let log = try String(contentsOfFile: directory + "/keys/node.vkey", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                let witness = try String(contentsOfFile: directory + "/keys/node-witness.vkey", encoding: .utf8)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)
+                let binding = Data(base64Encoded: try String(contentsOfFile: trust + "/binding", encoding: .utf8)
+                    .trimmingCharacters(in: .whitespacesAndNewlines)) ?? Data()
+                guard AuditKeys.verifyBinding(log: log, witness: witness, binding: Array(binding), signingKey: bundleKey) else {
+                    return [Finding(.keyBinding, .failure, "keys/node.vkey and keys/node-witness.vkey are not signed by \(node)'s registered bundle key", subject: "trust/binding")]
+                }
+                return [Finding(.verified, .info, "log and witness keys are bound to \(node)'s key in the CA-signed registry v\(registry.version)", subject: "trust/")]
+            } catch {
+                return [Finding(.keyBinding, .failure, "trust/ does not verify: \(error)", subject: "trust/")]
+            }
         }
     }
 

@@ -133,6 +133,12 @@ import Testing
         let relayCaught = try ProcessSupport.run(["audit", "cross-check", ward0, exports["province"]!, other])
         #expect(relayCaught.status == 1 && relayCaught.output.contains("differs from what hai-chau signed"), "\(relayCaught.output)")
 
+        // Log keys not signed by the node's registered bundle key (someone substituted keys/).
+        try expectCaught(
+            try tampered("binding") { dir in
+                try (Data(repeating: 1, count: 64).base64EncodedString() + "\n").write(toFile: dir + "/trust/binding", atomically: true, encoding: .utf8)
+            }, code: 1, "not signed by hai-chau's registered bundle key", "substituted audit keys")
+
         // Incomplete input: a missing key file.
         try expectCaught(try tampered("nokey") { try FileManager.default.removeItem(atPath: $0 + "/keys/node.vkey") }, code: 2, "node.vkey", "missing key")
         try await client.shutdown()

@@ -801,7 +801,7 @@ final class FaultFederation: @unchecked Sendable {
     private let lock = NSLock()
     private var processes: [String: Process] = [:]
     private var tokens: [String: String] = [:]
-    private var tails: [String: String] = [:]
+    private let logs = ProcessLogTails()
 
     static func make(root: String, seed: UInt64) async throws -> FaultFederation {
         var apiPorts: [String: Int] = [:], syncPorts: [String: Int] = [:], proxies: [String: FaultProxy] = [:]
@@ -987,36 +987,9 @@ final class FaultFederation: @unchecked Sendable {
         return (cross.status, cross.output)
     }
 
-    private func drain(_ node: String, _ process: Process, _ pipe: Pipe) {
-        let fd = pipe.fileHandleForReading.fileDescriptor
-        Thread.detachNewThread { [self] in
-            var chunk = [UInt8](repeating: 0, count: 8192)
-            while true {
-                let n = read(fd, &chunk, chunk.count)
-                if n > 0 {
-                    let text = String(decoding: chunk[0..<n], as: UTF8.self)
-                    lock.withLock {
-                        var t = (tails[node] ?? "") + text
-                        if t.utf8.count > 32_000 { t = String(t.suffix(16_000)) }
-                        tails[node] = t
-                    }
-                } else if n == 0 || !process.isRunning {
-                    break
-                } else {
-                    usleep(50_000)
-                }
-            }
-            withExtendedLifetime(pipe) {}
-        }
-    }
+    private func drain(_ node: String, _ process: Process, _ pipe: Pipe) { logs.drain(node, process, pipe) }
 
-    func logTails(lines: Int = 15) -> String {
-        lock.withLock {
-            tails.sorted { $0.key < $1.key }.map { node, text in
-                "--- \(node):\n" + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
-            }.joined(separator: "\n")
-        }
-    }
+    func logTails(lines: Int = 15) -> String { logs.text(lines: lines) }
 }
 
 /// Runs blocking work (process start and stop, pipes) on its own thread, off the cooperative pool.

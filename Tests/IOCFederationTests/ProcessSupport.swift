@@ -108,3 +108,42 @@ enum ProcessSupport {
         return try NodeStore(.init(path: dir + "/node.sqlite", nodeID: node, federation: "test"))
     }
 }
+
+/// Keeps the last lines each child process wrote (read on a thread per child until it exits), so a
+/// failing wait can show what the nodes were saying, and no child stalls on a full pipe.
+final class ProcessLogTails: @unchecked Sendable {
+    private let lock = NSLock()
+    private var tails: [String: String] = [:]
+
+    func drain(_ node: String, _ process: Process, _ pipe: Pipe) {
+        let fd = pipe.fileHandleForReading.fileDescriptor
+        Thread.detachNewThread { [self] in
+            var chunk = [UInt8](repeating: 0, count: 8192)
+            while true {
+                let n = read(fd, &chunk, chunk.count)
+                if n > 0 {
+                    let text = String(decoding: chunk[0..<n], as: UTF8.self)
+                    lock.withLock {
+                        var t = (tails[node] ?? "") + text
+                        if t.utf8.count > 32_000 { t = String(t.suffix(16_000)) }
+                        tails[node] = t
+                    }
+                } else if n == 0 || !process.isRunning {
+                    break
+                } else {
+                    usleep(50_000)
+                }
+            }
+            withExtendedLifetime(pipe) {}
+        }
+    }
+
+    /// The last `lines` lines of every node, for failure messages.
+    func text(lines: Int) -> String {
+        lock.withLock {
+            tails.sorted { $0.key < $1.key }.map { node, text in
+                "--- \(node):\n" + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+            }.joined(separator: "\n")
+        }
+    }
+}

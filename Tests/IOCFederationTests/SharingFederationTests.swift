@@ -453,8 +453,7 @@ final class SharingSession: @unchecked Sendable {
     let root: String
     let fed: LocalFederation
     let client: HTTPClient
-    private let logs = NSLock()
-    private var tails: [String: String] = [:]
+    private let logs = ProcessLogTails()
     private var tokens: [String: String] = [:]
 
     /// Starts all five nodes, runs `body`, and always stops them, shuts the client down and
@@ -502,39 +501,10 @@ final class SharingSession: @unchecked Sendable {
         for node in SharingFederationTests.nodes { tokens[node] = try fed.token(node) }
     }
 
-    private func drain(_ node: String, _ process: Process, _ pipe: Pipe) {
-        let fd = pipe.fileHandleForReading.fileDescriptor
-        let p = process
-        let keep = pipe
-        Thread.detachNewThread { [self] in
-            var chunk = [UInt8](repeating: 0, count: 8192)
-            while true {
-                let n = read(fd, &chunk, chunk.count)
-                if n > 0 {
-                    let text = String(decoding: chunk[0..<n], as: UTF8.self)
-                    logs.withLock {
-                        var t = (tails[node] ?? "") + text
-                        if t.utf8.count > 32_000 { t = String(t.suffix(16_000)) }
-                        tails[node] = t
-                    }
-                } else if n == 0 || !p.isRunning {
-                    break
-                } else {
-                    usleep(50_000)
-                }
-            }
-            withExtendedLifetime(keep) {}
-        }
-    }
+    private func drain(_ node: String, _ process: Process, _ pipe: Pipe) { logs.drain(node, process, pipe) }
 
     /// The last lines each node wrote, for failure messages.
-    func logTails(lines: Int = 12) -> String {
-        logs.withLock {
-            tails.sorted { $0.key < $1.key }.map { node, text in
-                "--- \(node):\n" + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
-            }.joined(separator: "\n")
-        }
-    }
+    func logTails(lines: Int = 12) -> String { logs.text(lines: lines) }
 
     /// SIGTERM to every node at once, then wait for each (bounded by `ProcessSupport.stop`).
     func stopNodes() {
