@@ -184,7 +184,12 @@ public struct SyncService: Service {
         var sent = 0
         while sent < bundlesPerRound {
             guard let bundle = try outbox.next(to: peer) else { break }
+            // While the peer verifies and applies this bundle, build the next one (it waits in
+            // the outbox, and is what `outbox.next` returns once this one is acknowledged): the
+            // two ends then work at the same time instead of in turn.
+            async let prebuilt: Void = Self.prebuild(outbox, peer: peer, after: bundle.seq, when: sent + 1 < bundlesPerRound)
             let (status, body) = try await s.request(.POST, "/sync/v1/bundles", body: bundle.envelope, contentType: SyncRoutes.envelopeType)
+            await prebuilt
             let receipt: Receipt
             do {
                 receipt = try Receipt(json: try JSONValue.parse(body))
@@ -208,6 +213,13 @@ public struct SyncService: Service {
             }
         }
         return sent
+    }
+
+    /// Creates the bundle after `seq` in the outbox ahead of time (errors surface on the next
+    /// `outbox.next`, which does the same work again).
+    static func prebuild(_ outbox: Outbox, peer: String, after seq: UInt64, when wanted: Bool) async {
+        guard wanted else { return }
+        _ = try? outbox.next(to: peer, after: seq)
     }
 
     /// Pulls bundles from the parent until it has nothing more (or the round's bound).

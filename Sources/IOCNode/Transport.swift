@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import HummingbirdTLS
 import IOCIdentity
 import IOCModel
@@ -101,6 +102,7 @@ public struct PeerClient: Sendable {
         let context = self.context
         let serverName = NodeName.dnsName(federation: federation, node: node)
         let channel: NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
+        let failure = FirstChannelError()
         do {
             channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.seconds(5))
@@ -117,6 +119,7 @@ public struct PeerClient: Sendable {
                         }
                         try channel.pipeline.syncOperations.addHandler(tls)
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                        try channel.pipeline.syncOperations.addHandler(failure)
                         return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
                     }
                 }
@@ -128,7 +131,7 @@ public struct PeerClient: Sendable {
         return try await channel.executeThenClose { inbound, outbound in
             let session = PeerSession(
                 node: node, host: "\(serverName)", inbound: inbound.makeAsyncIterator(), outbound: outbound, limit: limit,
-                timeout: timeout, channel: channel.channel)
+                timeout: timeout, channel: channel.channel, failure: failure)
             return try await body(session)
         }
     }
@@ -143,11 +146,14 @@ public final class PeerSession {
     let limit: Int
     let timeout: TimeAmount
     let channel: any Channel
+    let failure: FirstChannelError
 
     init(
         node: String, host: String, inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>.AsyncIterator,
-        outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>, limit: Int, timeout: TimeAmount, channel: any Channel
+        outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>, limit: Int, timeout: TimeAmount, channel: any Channel,
+        failure: FirstChannelError
     ) {
+        self.failure = failure
         self.node = node
         self.host = host
         self.inbound = inbound
@@ -190,7 +196,26 @@ public final class PeerSession {
                 return (status, bytes)
             }
         }
+        // A TLS refusal can close the stream before its error reaches it: report the error.
+        if let error = failure.error { throw error }
         throw PeerError("\(node) closed the connection mid-response")
+    }
+}
+
+/// Remembers the first error the pipeline saw (a TLS handshake failure, say), so a connection
+/// that closes before that error reaches the response stream still reports why.
+final class FirstChannelError: ChannelInboundHandler, Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundOut = HTTPClientResponsePart
+    private let first = Mutex<(any Error)?>(nil)
+
+    var error: (any Error)? { first.withLock { $0 } }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) { context.fireChannelRead(data) }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        first.withLock { if $0 == nil { $0 = error } }
+        context.fireErrorCaught(error)
     }
 }
 
