@@ -221,8 +221,11 @@ struct WitnessRoutes: Sendable {
 extension SyncService {
     /// The child's half of witnessing, after a round with its parent: shows our checkpoint, keeps
     /// the parent's cosignature, and cosigns the parent's checkpoint in return.
-    func witness(_ s: PeerSession, _ peer: String) async throws {
+    func witness(_ s: PeerSession, _ peer: String, moved: Bool) async throws {
         guard let keys = audit else { return }
+        // A quiet round (no bundle either way, nothing of ours left uncosigned) has nothing to witness.
+        let signed = try keys.checkpoint(store)?.size ?? 0
+        guard try moved || signed > store.cosignedSize(by: peer) else { return }
         var status = 0
         var answer: [UInt8] = []
         var from = try store.cosignedSize(by: peer)

@@ -147,7 +147,7 @@ public struct SyncService: Service {
             result.sent = try await push(session, link.peer)
             if link.direction == .up {
                 result.received = try await pull(session, link.peer)
-                try await witness(session, link.peer)
+                try await witness(session, link.peer, moved: result.sent + result.received > 0)
             }
             result.more = result.sent >= bundlesPerRound || result.received >= bundlesPerRound
             return result

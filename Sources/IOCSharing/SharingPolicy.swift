@@ -24,12 +24,6 @@ public struct SharingPolicy: Sendable, Hashable {
         return rules.contains { $0.grants(facts, kind: kind, to: node, in: topology) }
     }
 
-    /// The rule that grants `facts` to `node`, for explanations ("why does this node see this?").
-    public func grantingRule(_ facts: RecordFacts, node: NodeDescriptor, in topology: Topology) -> SharingRule? {
-        guard let kind = RecordKind(rawValue: facts.kind), !kind.isLocalOnly else { return nil }
-        return rules.first { $0.grants(facts, kind: kind, to: node, in: topology) }
-    }
-
     /// A stable digest of everything a verdict depends on: the rules and the units and nodes of
     /// the topology. Senders re-evaluate every record for a peer when it changes.
     public func fingerprint(topology: Topology) -> String {

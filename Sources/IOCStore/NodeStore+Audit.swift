@@ -93,7 +93,9 @@ extension NodeStore {
     ) throws -> AuditCheckpoint? {
         try writeSync { tx in
             let db = tx.db
-            try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('audit_log_key', ?)", arguments: [logKey])
+            if try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'audit_log_key'") != logKey {
+                try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('audit_log_key', ?)", arguments: [logKey])
+            }
             let last = try Int.fetchOne(db, sql: "SELECT max(size) FROM audit_checkpoint") ?? 0
             let size = try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_log") ?? 0
             let bookkeeping = [AuditEventType.checkpointSigned, .cosignatureIssued, .cosignatureReceived].map { "\"type\":\"\($0.rawValue)\"" }
@@ -141,6 +143,10 @@ extension NodeStore {
     /// Keeps a peer's cosignature over one of our checkpoints and logs it.
     public func storeCosignature(peer: String, checkpoint: Checkpoint, note: String, witnessKey: String) throws {
         try writeSync { tx in
+            // The same checkpoint cosigned again (a round with nothing new) is kept once, logged once.
+            let known = try Bool.fetchOne(
+                tx.db, sql: "SELECT 1 FROM audit_cosignature WHERE peer = ? AND size = ?", arguments: [peer, checkpoint.size]) ?? false
+            guard !known else { return }
             try tx.db.execute(
                 sql: "INSERT OR REPLACE INTO audit_cosignature(peer, size, note, at) VALUES (?, ?, ?, ?)",
                 arguments: [peer, checkpoint.size, note, now()])

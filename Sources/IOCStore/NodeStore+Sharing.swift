@@ -23,9 +23,10 @@ extension NodeStore {
     public func enforce(_ sharing: ActivePolicy) throws -> Int {
         try writeSync { tx in
             var purged = 0
-            let ids = try Data.fetchAll(tx.db, sql: "SELECT id FROM record WHERE origin != ?", arguments: [nodeID])
-            for blob in ids {
-                guard let id = RecordID(bytes: Array(blob)), let facts = try tx.facts(of: id) else { continue }
+            let rows = try Row.fetchAll(
+                tx.db, sql: "SELECT \(StoreTransaction.factColumns) FROM record r WHERE r.origin != ?", arguments: [nodeID])
+            for row in rows {
+                guard let (id, facts) = try tx.facts(row) else { continue }
                 if !sharing.mayHold(facts, node: nodeID) {
                     let reason = "sharing policy v\(sharing.version) no longer grants this \(facts.kind) to '\(nodeID)'"
                     if try tx.purge(id, peer: nil, reason: reason) { purged += 1 }
@@ -56,31 +57,22 @@ extension NodeStore {
                 .map { ("\($0[0] as String):\($0[1] as Int64)", $0[2]) }
         }
     }
-
-    /// Records whose content this node has sent to `peer` (its scope as this node sees it).
-    public func scope(of peer: String) throws -> Set<RecordID> {
-        try readSync { db in
-            Set(
-                try Data.fetchAll(db, sql: "SELECT record_id FROM peer_scope WHERE peer = ?", arguments: [peer])
-                    .compactMap { RecordID(bytes: Array($0)) })
-        }
-    }
 }
 
 extension StoreTransaction {
-    /// The sharing facts of a stored record, or nil when this node does not hold it. Read from
-    /// the row's columns; only alerts (whose area is a list) need their state.
-    func facts(of id: RecordID) throws -> RecordFacts? {
-        guard
-            let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT kind, origin, unit, assigned_unit, category FROM record WHERE id = ?"),
-                arguments: [Data(id.bytes)])
-        else { return nil }
-        let kind: String = row[0]
-        if kind == RecordKind.alert.rawValue, let state = try load(id) { return RecordFacts(state: state) }
-        return RecordFacts(
-            kind: kind, origin: row[1], units: [row[2] as String?, row[3] as String?].compactMap { $0 },
-            category: row[4])
+    /// The record columns sharing facts are read from, in the order ``facts(_:)`` expects.
+    static let factColumns = "r.id, r.kind, r.origin, r.unit, r.assigned_unit, r.category"
+
+    /// A stored record's id and sharing facts from a row selecting ``factColumns`` first. Read
+    /// from the columns; only alerts (whose area is a list) need their state.
+    func facts(_ row: Row) throws -> (RecordID, RecordFacts)? {
+        guard let id = RecordID(bytes: Array(row[0] as Data)) else { return nil }
+        let kind: String = row[1]
+        if kind == RecordKind.alert.rawValue, let state = try load(id) { return (id, RecordFacts(state: state)) }
+        return (
+            id,
+            RecordFacts(kind: kind, origin: row[2], units: [row[3] as String?, row[4] as String?].compactMap { $0 }, category: row[5])
+        )
     }
 
     /// Drops a record's content: the row goes, its journal positions keep only their leaf hashes,
@@ -124,7 +116,7 @@ extension StoreTransaction {
         // A record whose only change is its create (`state IS NULL`) carries that entry's
         // origin and sequence, so it needs no further query to join a scope.
         let columns = """
-            SELECT r.id, r.kind, r.origin, r.unit, r.assigned_unit, r.category, r.state IS NULL, j.origin, j.seq, r.base_pos
+            SELECT \(Self.factColumns), r.state IS NULL, j.origin, j.seq, r.base_pos
             FROM record r LEFT JOIN journal j ON j.pos = r.base_pos
             """
         let scopeEmpty = try !(Bool.fetchOne(db, sql: "SELECT 1 FROM peer_scope WHERE peer = ? LIMIT 1", arguments: [peer]) ?? false)
@@ -152,11 +144,7 @@ extension StoreTransaction {
         var changes: [(key: Data, entered: Bool, single: (origin: String, seq: UInt64, pos: Int64)?)] = []
         while let row = try rows.next() {
             let key: Data = row[0]
-            let kind: String = row[1]
-            guard let id = RecordID(bytes: Array(key)) else { continue }
-            var facts = RecordFacts(
-                kind: kind, origin: row[2], units: [row[3] as String?, row[4] as String?].compactMap { $0 }, category: row[5])
-            if kind == RecordKind.alert.rawValue, let state = try load(id) { facts = RecordFacts(state: state) }
+            guard let (_, facts) = try facts(row) else { continue }
             let now = sharing.mayHold(facts, node: peer)
             let was = scopeEmpty ? false : try Bool.fetchOne(isIn, arguments: [peer, key]) ?? false
             guard now != was else { continue }

@@ -3,6 +3,7 @@ import IOCAudit
 import IOCIdentity
 import IOCModel
 import IOCNode
+import IOCStore
 import Testing
 
 /// After a real sync between a province and two wards (`iocnode serve` over mutual TLS), the
@@ -43,6 +44,15 @@ import Testing
         }
         #expect(settled == true, "the federation never converged")
         try await Task.sleep(for: .seconds(3))  // let the rounds after convergence witness each other
+        // A quiet federation's logs stay still: rounds with nothing new append nothing.
+        func logSizes() throws -> [Int] {
+            try Self.nodes.map { n in
+                try NodeStore(.init(path: root + "/\(n)/node.sqlite", nodeID: n, federation: "test-fed")).auditSize()
+            }
+        }
+        let quiet = try logSizes()
+        try await Task.sleep(for: .seconds(4))  // four sync intervals
+        #expect(try logSizes() == quiet, "audit logs grew while nothing happened")
         // An auditor reads the checkpoint over HTTPS; a ward operator may not.
         let auditor = try ProcessSupport.run(["user", "add", "--data", root + "/province", "--name", "Kiểm toán viên", "--role", "auditor"])
         let auditorToken = try #require(auditor.output.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("ioc_") }.map(String.init))
