@@ -15,6 +15,9 @@ public struct Limits: Sendable, Hashable {
     public var bundlePayloadBytesMax = 4 << 20
     /// Largest bundle or envelope accepted on the wire or from a file (compressed), checked before reading.
     public var bundleWireBytesMax = 8 << 20
+    /// Bundles one streamed push request may carry (each still ≤ `bundleWireBytesMax`; they are
+    /// verified and applied as they arrive, so memory holds about two at a time).
+    public var bundlesPerRequestMax = 16
     /// Largest single journal entry; also fits the tlog-tiles 65,535-byte entry limit.
     public var entryBytesMax = 60_000
     /// Largest decompressed payload a receiver will inflate (zip-bomb guard).

@@ -178,12 +178,17 @@ public struct BundleReceiver: Sendable {
         do {
             verified = try Self.verify(bytes, me: store.nodeID, trust: snapshot, limits: limits, transportPeer: transportPeer)
         } catch {
-            try store.logBundleRefusal(peer: error.peer, seq: error.seq, hash: nil, reason: error.reason)
-            return Receipt(
-                outcome: "refused", seq: error.seq ?? 0, highWater: try store.inboundHighWater(error.peer ?? "").seq,
-                knowledge: try store.knowledge(), applied: 0, reason: error.reason)
+            return try refused(error)
         }
         return try await accept(verified)
+    }
+
+    /// Logs a bundle refused before anything was applied, and answers with our position.
+    public func refused(_ error: BundleRefusal) throws -> Receipt {
+        try store.logBundleRefusal(peer: error.peer, seq: error.seq, hash: nil, reason: error.reason)
+        return Receipt(
+            outcome: "refused", seq: error.seq ?? 0, highWater: try store.inboundHighWater(error.peer ?? "").seq,
+            knowledge: try store.knowledge(), applied: 0, reason: error.reason)
     }
 
     /// Applies a verified bundle, then any held bundles it unblocks.

@@ -49,6 +49,8 @@ struct SyncRoutes: Sendable {
     let witness: WitnessRoutes
 
     static let envelopeType = "application/vnd.ioc.envelope"
+    /// A run of envelopes in bundle-file framing (length-prefixed), pushed in one request.
+    static let streamType = "application/vnd.ioc.envelope-stream"
 
     func register(on group: RouterGroup<NodeRequestContext>) {
         group.post("bundles") { request, context in try await push(request, context) }
@@ -66,6 +68,7 @@ struct SyncRoutes: Sendable {
     /// A peer pushes one signed bundle; the answer is a receipt with our high-water mark.
     func push(_ request: Request, _ context: NodeRequestContext) async throws -> Response {
         let peer = try context.requirePeer()
+        if request.headers[.contentType] == Self.streamType { return try await pushStream(request, peer: peer) }
         let body = try await Self.readBody(request, max: limits.bundleWireBytesMax)
         let receipt = try await receiver.receive(body, transportPeer: peer)
         let status: HTTPResponse.Status =
@@ -75,6 +78,59 @@ struct SyncRoutes: Sendable {
             default: .unprocessableContent
             }
         return JSONResponse.make(status, receipt.json)
+    }
+
+    /// A peer pushes a run of bundles in one request (bundle-file framing, at most
+    /// `bundlesPerRequestMax`). Each is verified while the one before it is written, as soon as its
+    /// bytes have arrived; the run stops at the first bundle not applied. The answer lists a
+    /// receipt per bundle handled, in order; its status is that of the last one.
+    func pushStream(_ request: Request, peer: String) async throws -> Response {
+        var parser = BundleFrames.Parser(maxFrame: limits.bundleWireBytesMax)
+        var pipeline = await BundlePipeline(receiver: receiver, transportPeer: peer)
+        var receipts: [Receipt] = []
+        var submitted = 0
+        func take(_ done: [Receipt]) -> Bool {
+            receipts += done
+            return done.allSatisfy { ["applied", "replay"].contains($0.outcome) }
+        }
+        var stopped = false
+        body: for try await chunk in request.body {
+            parser.append(chunk)
+            while true {
+                let frame: [UInt8]?
+                do {
+                    frame = try parser.next()
+                } catch {
+                    throw APIError(.contentTooLarge, code: "body_too_large", message: "\(error)")
+                }
+                guard let frame else { break }
+                submitted += 1
+                guard submitted <= limits.bundlesPerRequestMax else {
+                    throw APIError(
+                        .contentTooLarge, code: "too_many_bundles",
+                        message: "A request carries at most \(limits.bundlesPerRequestMax) bundles.")
+                }
+                if !take(try await pipeline.submit(frame)) {
+                    stopped = true
+                    break body
+                }
+            }
+        }
+        if stopped {
+            pipeline.cancel()
+        } else {
+            _ = take(try await pipeline.finish())
+            if parser.leftover > 0 {
+                throw APIError(.badRequest, code: "truncated_stream", message: "The body ends inside a bundle (\(parser.leftover) bytes left).")
+            }
+        }
+        let status: HTTPResponse.Status =
+            switch receipts.last?.outcome ?? "applied" {
+            case "applied", "replay", "held": .ok
+            case "fork": .conflict
+            default: .unprocessableContent
+            }
+        return JSONResponse.make(status, ["receipts": .array(receipts.map(\.json))])
     }
 
     /// A peer pulls the next bundle for it, acknowledging with `after` every bundle it holds.

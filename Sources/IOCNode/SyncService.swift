@@ -85,6 +85,9 @@ public struct SyncService: Service {
     let logger: Logger
     /// Bundles pushed or pulled per round before yielding to the other links.
     let bundlesPerRound = 64
+    /// Bundles and bytes per streamed push request (within `Limits.bundlesPerRequestMax`).
+    let bundlesPerRequest = 8
+    let bytesPerRequest = 16 << 20
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -179,47 +182,59 @@ public struct SyncService: Service {
         }
     }
 
-    /// Sends unacknowledged bundles first (same bytes), then new ones, one at a time.
+    /// Sends unacknowledged bundles first (same bytes), then new ones, several per request: the
+    /// peer verifies each while it writes the one before, and meanwhile this node builds the
+    /// next run, so both ends and both cores work at once.
     func push(_ s: PeerSession, _ peer: String) async throws -> Int {
         var sent = 0
-        while sent < bundlesPerRound {
-            guard let bundle = try outbox.next(to: peer) else { break }
-            // While the peer verifies and applies this bundle, build the next one (it waits in
-            // the outbox, and is what `outbox.next` returns once this one is acknowledged): the
-            // two ends then work at the same time instead of in turn.
-            async let prebuilt: Void = Self.prebuild(outbox, peer: peer, after: bundle.seq, when: sent + 1 < bundlesPerRound)
-            let (status, body) = try await s.request(.POST, "/sync/v1/bundles", body: bundle.envelope, contentType: SyncRoutes.envelopeType)
-            await prebuilt
-            let receipt: Receipt
+        var run = try outbox.batch(to: peer, count: bundlesPerRequest, bytes: bytesPerRequest)
+        while !run.isEmpty {
+            let last = run[run.count - 1].seq
+            let more = sent + run.count < bundlesPerRound
+            // The next run waits in the outbox by the time this one is acknowledged.
+            async let prebuilt = Self.prebuild(outbox, peer: peer, after: last, when: more, count: bundlesPerRequest, bytes: bytesPerRequest)
+            let (status, body) = try await s.request(
+                .POST, "/sync/v1/bundles", body: BundleFrames.encode(run.map(\.envelope)), contentType: SyncRoutes.streamType)
+            let next = await prebuilt
+            let receipts: [Receipt]
             do {
-                receipt = try Receipt(json: try JSONValue.parse(body))
-            } catch {
-                throw PeerError("\(peer) answered \(status) to bundle \(bundle.seq): \(String(decoding: body.prefix(300), as: UTF8.self))")
-            }
-            try store.acknowledge(peer: peer, upTo: receipt.highWater)
-            try store.recordPeerKnowledge(peer, receipt.knowledge)
-            sent += 1
-            switch receipt.outcome {
-            case "applied", "replay":
-                continue
-            case "held":
-                // The peer misses an earlier bundle: the next iteration resends from its high-water mark.
-                if receipt.highWater >= bundle.seq { continue }
-                if try store.unacknowledged(peer).first?.seq == bundle.seq {
-                    throw PeerError("\(peer) holds bundle \(bundle.seq) but lacks \(receipt.highWater + 1), which we no longer have")
+                guard case .object(let o) = try JSONValue.parse(body), case .array(let list)? = o["receipts"], !list.isEmpty else {
+                    throw PeerError("no receipts")
                 }
-            default:
-                throw PeerError("\(peer) refused bundle \(bundle.seq): \(receipt.reason ?? receipt.outcome)")
+                receipts = try list.map(Receipt.init(json:))
+            } catch {
+                throw PeerError("\(peer) answered \(status) to bundles \(run[0].seq)–\(last): \(String(decoding: body.prefix(300), as: UTF8.self))")
             }
+            let final = receipts[receipts.count - 1]
+            try store.acknowledge(peer: peer, upTo: final.highWater)
+            try store.recordPeerKnowledge(peer, final.knowledge)
+            sent += receipts.count
+            for receipt in receipts where !["applied", "replay", "held"].contains(receipt.outcome) {
+                throw PeerError("\(peer) refused bundle \(receipt.seq): \(receipt.reason ?? receipt.outcome)")
+            }
+            guard sent < bundlesPerRound else { break }
+            if final.highWater >= last {
+                run = try next ?? outbox.batch(to: peer, after: last, count: bundlesPerRequest, bytes: bytesPerRequest)
+                continue
+            }
+            // The peer holds a bundle but misses an earlier one: resend from its high-water mark,
+            // unless that is a bundle it has acknowledged before (then neither side can mend it).
+            let held = receipts.first { $0.outcome == "held" }?.seq ?? run[0].seq
+            if try store.unacknowledged(peer).first?.seq == held {
+                throw PeerError("\(peer) holds bundle \(held) but lacks \(final.highWater + 1), which we no longer have")
+            }
+            run = try outbox.batch(to: peer, count: bundlesPerRequest, bytes: bytesPerRequest)
         }
         return sent
     }
 
-    /// Creates the bundle after `seq` in the outbox ahead of time (errors surface on the next
-    /// `outbox.next`, which does the same work again).
-    static func prebuild(_ outbox: Outbox, peer: String, after seq: UInt64, when wanted: Bool) async {
-        guard wanted else { return }
-        _ = try? outbox.next(to: peer, after: seq)
+    /// Builds the run after `seq` into the outbox ahead of time (errors surface on the next
+    /// `outbox.batch`, which does the same work again).
+    static func prebuild(_ outbox: Outbox, peer: String, after seq: UInt64, when wanted: Bool, count: Int, bytes: Int) async
+        -> [OutboundBundle]?
+    {
+        guard wanted else { return nil }
+        return try? outbox.batch(to: peer, after: seq, count: count, bytes: bytes)
     }
 
     /// Pulls bundles from the parent until it has nothing more (or the round's bound).

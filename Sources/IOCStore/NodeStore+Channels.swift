@@ -129,6 +129,21 @@ extension NodeStore {
         }
     }
 
+    /// The first bundle to `peer` not acknowledged, past `after`.
+    public func firstUnacknowledged(_ peer: String, after: UInt64) throws -> OutboundBundle? {
+        try readSync { db in
+            try Row.fetchOne(
+                db,
+                sql: "SELECT seq, hash, envelope, entries FROM channel_out WHERE peer = ? AND acked = 0 AND seq > ? ORDER BY seq LIMIT 1",
+                arguments: [peer, Int64(clamping: after)]
+            ).map { row in
+                OutboundBundle(
+                    peer: peer, seq: UInt64(row[0] as Int64), hash: Array(row[1] as Data), envelope: Array(row[2] as Data),
+                    entries: row[3])
+            }
+        }
+    }
+
     /// Records that `peer` accepted our bundles up to `seq` (from its receipt or its own bundles).
     public func acknowledge(peer: String, upTo seq: UInt64) throws {
         try writeSync { try $0.acknowledge(peer: peer, upTo: seq) }

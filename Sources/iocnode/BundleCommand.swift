@@ -93,44 +93,23 @@ struct BundleCommand: AsyncParsableCommand {
                 throw ValidationError("\(file) is not a valid bundle file: \(error)")
             }
             let receiver = BundleReceiver(store: store, trust: trust, limits: store.limits, sharing: sharing)
-            let snapshot = await trust.snapshot()
-            let me = store.nodeID
-            let limits = store.limits
             var outcomes: [String: Int] = [:]
             var applied = 0
             var reasons: [String] = []
             let started = ContinuousClock.now
             var bundles = 0
-            // Two stages on two cores: verify and decode bundle n+1 while bundle n is being written.
-            typealias Checked = Result<VerifiedBundle, BundleRefusal>
-            func verify(_ bytes: [UInt8]?) -> Task<Checked, Never>? {
-                bytes.map { b in
-                    Task.detached {
-                        do throws(BundleRefusal) {
-                            return .success(try BundleReceiver.verify(b, me: me, trust: snapshot, limits: limits, transportPeer: nil))
-                        } catch {
-                            return .failure(error)
-                        }
-                    }
-                }
-            }
-            var pending = verify(try reader.next())
-            while let task = pending {
-                let checked = await task.value
-                pending = verify(try reader.next())
-                bundles += 1
-                switch checked {
-                case .success(let v):
-                    let receipt = try await receiver.accept(v)
+            // Two stages on two cores: bundle n+1 is verified and decoded while bundle n is written.
+            var pipeline = await BundlePipeline(receiver: receiver, transportPeer: nil)
+            func count(_ receipts: [Receipt]) {
+                for receipt in receipts {
+                    bundles += 1
                     outcomes[receipt.outcome, default: 0] += 1
                     applied += receipt.applied
-                    if let reason = receipt.reason { reasons.append("bundle \(v.position.seq): \(reason)") }
-                case .failure(let refusal):
-                    try store.logBundleRefusal(peer: refusal.peer, seq: refusal.seq, hash: nil, reason: refusal.reason)
-                    outcomes["refused", default: 0] += 1
-                    reasons.append(refusal.reason)
+                    if let reason = receipt.reason { reasons.append("bundle \(receipt.seq): \(reason)") }
                 }
             }
+            while let envelope = try reader.next() { count(try await pipeline.submit(envelope)) }
+            count(try await pipeline.finish())
             let seconds = (ContinuousClock.now - started).seconds
             if statsJSON {
                 say(
