@@ -177,7 +177,12 @@ extension NodeStore {
                 lead = items
                 deltaLimits.bundleEntriesMax -= items.count
                 deltaLimits.bundlePayloadBytesMax -= bytes
-                let inScope = try db.cachedStatement(sql: "SELECT 1 FROM peer_scope WHERE peer = ? AND record_id = ?")
+                // In scope: tracked in peer_scope, or created by the peer (see reconcileScope).
+                let inScope = try db.cachedStatement(
+                    sql: """
+                        SELECT EXISTS (SELECT 1 FROM peer_scope WHERE peer = ?1 AND record_id = ?2)
+                            OR EXISTS (SELECT 1 FROM record WHERE id = ?2 AND origin = ?1)
+                        """)
                 var memo: [RecordID: Bool] = [:]
                 visible = { header in
                     if let known = memo[header.recordID] { return known }

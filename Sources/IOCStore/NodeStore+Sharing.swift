@@ -111,6 +111,9 @@ extension StoreTransaction {
         let from: Int64 = full ? 0 : (last?[0] as Int64? ?? 0)
         let pending = try Bool.fetchOne(db, sql: "SELECT 1 FROM peer_scope_pending WHERE peer = ? LIMIT 1", arguments: [peer]) ?? false
         guard full || head > from || pending else { return }
+        // Records the peer created are always its own to hold (``SharingPolicy/mayHold``), so
+        // they are not tracked: a province catching up a ward's backlog does not evaluate that
+        // ward's records for the ward. ``StoreTransaction/inScope`` answers for them.
         // One pass over the candidate rows' columns; ids that are no longer records (purged
         // here) only leave the peer's scope, with no notice (nobody here can judge them).
         // A record whose only change is its create (`state IS NULL`) carries that entry's
@@ -124,7 +127,7 @@ extension StoreTransaction {
         if full {
             try db.execute(
                 sql: "DELETE FROM peer_scope WHERE peer = ? AND record_id NOT IN (SELECT id FROM record)", arguments: [peer])
-            rows = try Row.fetchCursor(db, sql: columns)
+            rows = try Row.fetchCursor(db, sql: columns + " WHERE r.origin != ?", arguments: [peer])
         } else {
             try db.execute(
                 sql: """
@@ -134,18 +137,20 @@ extension StoreTransaction {
             rows = try Row.fetchCursor(
                 db,
                 sql: columns + """
-                     WHERE r.id IN (SELECT record_id FROM journal WHERE pos > ? AND record_id IS NOT NULL)
-                        OR r.id IN (SELECT record_id FROM peer_scope_pending WHERE peer = ?)
+                     WHERE r.origin != ? AND (
+                        r.id IN (SELECT record_id FROM journal WHERE pos > ? AND record_id IS NOT NULL)
+                        OR r.id IN (SELECT record_id FROM peer_scope_pending WHERE peer = ?))
                     """,
-                arguments: [from, peer])
+                arguments: [peer, from, peer])
         }
         let isIn = try db.cachedStatement(sql: "SELECT 1 FROM peer_scope WHERE peer = ? AND record_id = ?")
         let held = try db.cachedStatement(sql: "SELECT pos, origin, seq FROM journal WHERE record_id = ? AND bytes IS NOT NULL")
         var changes: [(key: Data, entered: Bool, single: (origin: String, seq: UInt64, pos: Int64)?)] = []
+        var verdicts = VerdictMemo()
         while let row = try rows.next() {
             let key: Data = row[0]
             guard let (_, facts) = try facts(row) else { continue }
-            let now = sharing.mayHold(facts, node: peer)
+            let now = verdicts.verdict(facts) { sharing.mayHold($0, node: peer) }
             let was = scopeEmpty ? false : try Bool.fetchOne(isIn, arguments: [peer, key]) ?? false
             guard now != was else { continue }
             var single: (origin: String, seq: UInt64, pos: Int64)?
@@ -266,5 +271,18 @@ extension StoreTransaction {
             }
         }
         return (items, bytes)
+    }
+}
+
+/// Verdicts by facts within one evaluation: a backlog's records mostly share their kind, unit
+/// and category, and a verdict walks the rules and the unit tree.
+struct VerdictMemo {
+    private var known: [RecordFacts: Bool] = [:]
+
+    mutating func verdict(_ facts: RecordFacts, _ judge: (RecordFacts) -> Bool) -> Bool {
+        if let v = known[facts] { return v }
+        let v = judge(facts)
+        if known.count < 4096 { known[facts] = v }
+        return v
     }
 }

@@ -404,8 +404,10 @@ extension StoreTransaction {
         absent: inout Set<RecordID>
     ) throws -> [RecordID: String] {
         var refused: [RecordID: String] = [:]
+        var verdicts = VerdictMemo()
+        let me = nodeID
         func judge(_ id: RecordID, _ facts: RecordFacts) {
-            if !sharing.mayHold(facts, node: nodeID) {
+            if !verdicts.verdict(facts, { sharing.mayHold($0, node: me) }) {
                 refused[id] =
                     "sharing policy v\(sharing.version) does not let '\(nodeID)' hold this \(facts.kind); the sender should have withheld it"
             }
