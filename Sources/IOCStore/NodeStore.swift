@@ -195,10 +195,9 @@ public struct StoreTransaction {
 
     @discardableResult
     func appendJournal(entry: JournalEntry, blob: Data, leafHash: Data) throws -> Int64 {
-        try statements.journalInsert.execute(arguments: [
-            entry.origin, Int64(entry.seq), Data(entry.recordID.bytes), entry.kind, Int64(bitPattern: entry.hlc.rawValue),
-            blob, leafHash,
-        ])
+        try statements.journalInsert.run(
+            .text(entry.origin), .int(Int64(entry.seq)), .blob(Data(entry.recordID.bytes)), .text(entry.kind),
+            .int(Int64(bitPattern: entry.hlc.rawValue)), .blob(blob), .blob(leafHash))
         return db.lastInsertedRowID
     }
 
@@ -226,37 +225,36 @@ public struct StoreTransaction {
     }
 
     func exists(_ id: RecordID) throws -> Bool {
-        try Bool.fetchOne(statements.recordExists, arguments: [Data(id.bytes)]) ?? false
+        try statements.recordExists.run(.blob(Data(id.bytes)))
     }
 
     private func write(
         id: RecordID, kind: String, columns c: DerivedColumns, updatedHLC: HLC, state: Data?, basePosition: Int64?
     ) throws {
-        try statements.recordUpsert.execute(arguments: [
-            Data(id.bytes), kind, c.unit, c.status, c.category, c.ts, c.dueAt, c.doneAt, c.assignedUnit,
-            c.refID.map { Data($0.bytes) }, c.warned, c.origin, c.deleted, c.conflicted,
-            Int64(bitPattern: updatedHLC.rawValue), state, basePosition,
-        ])
+        try statements.recordUpsert.run(
+            .blob(Data(id.bytes)), .text(kind), .text(c.unit), .text(c.status), .text(c.category), .int(c.ts), .int(c.dueAt),
+            .int(c.doneAt), .text(c.assignedUnit), .blob(c.refID.map { Data($0.bytes) }), .bool(c.warned), .text(c.origin),
+            .bool(c.deleted), .bool(c.conflicted), .int(Int64(bitPattern: updatedHLC.rawValue)), .blob(state), .int(basePosition))
     }
 }
 
 /// The write statements of the hot paths, prepared once per transaction rather than looked up by
 /// their SQL text for every row.
 final class PreparedStatements {
-    let journalInsert: Statement
+    let journalInsert: RawStatement
     let knowledgeUpsert: Statement
-    let recordUpsert: Statement
+    let recordUpsert: RawStatement
     let recordSelect: Statement
-    let recordExists: Statement
+    let recordExists: RawStatement
 
     init(_ db: Database) throws {
-        journalInsert = try db.cachedStatement(
-            sql: "INSERT INTO journal(origin, seq, record_id, kind, hlc, bytes, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        journalInsert = RawStatement(try db.cachedStatement(
+            sql: "INSERT INTO journal(origin, seq, record_id, kind, hlc, bytes, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?)"))
         knowledgeUpsert = try db.cachedStatement(
             sql: "INSERT INTO knowledge(origin, seq) VALUES (?, ?) ON CONFLICT(origin) DO UPDATE SET seq = excluded.seq")
         recordSelect = try db.cachedStatement(sql: RecordRow.select + " WHERE r.id = ?")
-        recordExists = try db.cachedStatement(sql: "SELECT 1 FROM record WHERE id = ?")
-        recordUpsert = try db.cachedStatement(
+        recordExists = RawStatement(try db.cachedStatement(sql: "SELECT 1 FROM record WHERE id = ?"))
+        recordUpsert = RawStatement(try db.cachedStatement(
             sql: """
                 INSERT INTO record(id, kind, unit, status, category, ts, due_at, done_at, assigned_unit, ref_id, warned,
                                    origin, deleted, conflicted, updated_hlc, state, base_pos)
@@ -266,7 +264,7 @@ final class PreparedStatements {
                     assigned_unit = excluded.assigned_unit, ref_id = excluded.ref_id, warned = excluded.warned, origin = excluded.origin, deleted = excluded.deleted,
                     conflicted = excluded.conflicted, updated_hlc = excluded.updated_hlc, state = excluded.state,
                     base_pos = excluded.base_pos
-                """)
+                """))
     }
 }
 
