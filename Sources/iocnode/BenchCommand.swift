@@ -14,7 +14,7 @@ import NIOCore
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Measure throughput and memory (see docs/benchmarks.md).",
-        subcommands: [Apply.self, Catchup.self, Write.self])
+        subcommands: [Apply.self, Catchup.self, Write.self, Latency.self, Fleet.self])
 
     /// Catch-up of a backlog: a district authors N ~1 KB field reports, exports them as bundles,
     /// and a separate `iocnode bundle import` process applies them into a province store, so the

@@ -99,8 +99,7 @@ final class DemoFederation: @unchecked Sendable {
     var tokens: [String: String] = [:]
     var processes: [String: Process] = [:]
 
-    init(source: Topology, directory: String) throws {
-        self.directory = directory
+    convenience init(source: Topology, directory: String) throws {
         // The province, its first three commune/ward OCs and its first sector OC.
         guard let province = source.provinceNode else { throw ValidationError("The topology has no province node.") }
         let wards = source.nodes.filter { $0.mode == .district && $0.parent == province.id }.prefix(3)
@@ -113,6 +112,13 @@ final class DemoFederation: @unchecked Sendable {
         }
         var t = source
         t.nodes = nodes
+        try self.init(topology: t, directory: directory)
+    }
+
+    /// Every node of `topology` as given: its `url` and `sync` must already be free loopback ports
+    /// (`bench fleet` builds such a topology).
+    init(topology t: Topology, directory: String) throws {
+        self.directory = directory
         topology = t
         topologyPath = directory + "/topology.json"
         // JSON is YAML: the generated topology loads like any other.
