@@ -85,9 +85,8 @@ public struct SyncService: Service {
     let logger: Logger
     /// Bundles pushed or pulled per round before yielding to the other links.
     let bundlesPerRound = 64
-    /// Bundles and bytes per streamed push request (within `Limits.bundlesPerRequestMax`).
+    /// Bundles per streamed push request (within `Limits.bundlesPerRequestMax`).
     let bundlesPerRequest = 8
-    let bytesPerRequest = 16 << 20
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -184,26 +183,31 @@ public struct SyncService: Service {
 
     /// Sends unacknowledged bundles first (same bytes), then new ones, several per request: the
     /// peer verifies each while it writes the one before, and meanwhile this node builds the
-    /// next run, so both ends and both cores work at once.
+    /// next run, so both ends and both cores work at once. A run is sized to what the link moved
+    /// in the last request (``RunBudget``), so a slow link never holds a request past its timeout.
     func push(_ s: PeerSession, _ peer: String) async throws -> Int {
         var sent = 0
-        var run = try outbox.batch(to: peer, count: bundlesPerRequest, bytes: bytesPerRequest)
+        var budget = RunBudget(maxBundles: bundlesPerRequest)
+        var run = try outbox.batch(to: peer, count: budget.maxBundles, bytes: budget.bytes)
         while !run.isEmpty {
             let last = run[run.count - 1].seq
             let more = sent + run.count < bundlesPerRound
             // The next run waits in the outbox by the time this one is acknowledged.
-            async let prebuilt = Self.prebuild(outbox, peer: peer, after: last, when: more, count: bundlesPerRequest, bytes: bytesPerRequest)
-            let (status, body) = try await s.request(
-                .POST, "/sync/v1/bundles", body: BundleFrames.encode(run.map(\.envelope)), contentType: SyncRoutes.streamType)
+            let (count, bytes) = (budget.maxBundles, budget.bytes)
+            async let prebuilt = Self.prebuild(outbox, peer: peer, after: last, when: more, count: count, bytes: bytes)
+            let body = BundleFrames.encode(run.map(\.envelope))
+            let started = ContinuousClock.now
+            let (status, answer) = try await s.request(.POST, "/sync/v1/bundles", body: body, contentType: SyncRoutes.streamType)
+            budget.observe(bytes: body.count, took: ContinuousClock.now - started)
             let next = await prebuilt
             let receipts: [Receipt]
             do {
-                guard case .object(let o) = try JSONValue.parse(body), case .array(let list)? = o["receipts"], !list.isEmpty else {
+                guard case .object(let o) = try JSONValue.parse(answer), case .array(let list)? = o["receipts"], !list.isEmpty else {
                     throw PeerError("no receipts")
                 }
                 receipts = try list.map(Receipt.init(json:))
             } catch {
-                throw PeerError("\(peer) answered \(status) to bundles \(run[0].seq)–\(last): \(String(decoding: body.prefix(300), as: UTF8.self))")
+                throw PeerError("\(peer) answered \(status) to bundles \(run[0].seq)–\(last): \(String(decoding: answer.prefix(300), as: UTF8.self))")
             }
             let final = receipts[receipts.count - 1]
             try store.acknowledge(peer: peer, upTo: final.highWater)
@@ -214,7 +218,8 @@ public struct SyncService: Service {
             }
             guard sent < bundlesPerRound else { break }
             if final.highWater >= last {
-                run = try next ?? outbox.batch(to: peer, after: last, count: bundlesPerRequest, bytes: bytesPerRequest)
+                // Prebuilt bundles past the new budget stay in the outbox for the next run.
+                run = try budget.trim(next ?? outbox.batch(to: peer, after: last, count: budget.maxBundles, bytes: budget.bytes))
                 continue
             }
             // The peer holds a bundle but misses an earlier one: resend from its high-water mark,
@@ -223,7 +228,7 @@ public struct SyncService: Service {
             if try store.unacknowledged(peer).first?.seq == held {
                 throw PeerError("\(peer) holds bundle \(held) but lacks \(final.highWater + 1), which we no longer have")
             }
-            run = try outbox.batch(to: peer, count: bundlesPerRequest, bytes: bytesPerRequest)
+            run = try outbox.batch(to: peer, count: budget.maxBundles, bytes: budget.bytes)
         }
         return sent
     }
@@ -256,5 +261,36 @@ public struct SyncService: Service {
             if receipt.outcome != "applied" && !advanced { break }
         }
         return received
+    }
+}
+
+/// How much one streamed push may carry: sized so a request takes about `targetSeconds` at the
+/// throughput the link showed on the last one (starting at 1 MiB), never less than one bundle.
+/// On loopback a run grows to `maxBundles`; on a 2 Mbit/s link it stays near 1 MiB, well inside
+/// the request timeout.
+public struct RunBudget: Sendable {
+    public let maxBundles: Int
+    public private(set) var bytes = 1 << 20
+    static let targetSeconds = 4.0
+    static let maxBytes = 16 << 20
+
+    public init(maxBundles: Int) { self.maxBundles = maxBundles }
+
+    public mutating func observe(bytes sent: Int, took: Duration) {
+        let seconds = max(0.001, Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
+        let rate = Double(sent) / seconds
+        bytes = Int(min(Double(Self.maxBytes), max(Double(64 << 10), rate * Self.targetSeconds)))
+    }
+
+    /// The longest prefix of `run` within the budget (at least its first bundle).
+    public func trim(_ run: [OutboundBundle]) -> [OutboundBundle] {
+        var total = 0
+        var n = 0
+        for b in run.prefix(maxBundles) {
+            if n > 0 && total + b.envelope.count > bytes { break }
+            total += b.envelope.count
+            n += 1
+        }
+        return Array(run.prefix(n))
     }
 }

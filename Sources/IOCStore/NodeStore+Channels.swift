@@ -41,6 +41,14 @@ public struct OutboundBundle: Sendable {
     public var hash: [UInt8]
     public var envelope: [UInt8]
     public var entries: Int
+
+    public init(peer: String, seq: UInt64, hash: [UInt8], envelope: [UInt8], entries: Int) {
+        self.peer = peer
+        self.seq = seq
+        self.hash = hash
+        self.envelope = envelope
+        self.entries = entries
+    }
 }
 
 /// What a new outgoing bundle must say; the caller builds, signs and returns its envelope.

@@ -240,10 +240,13 @@ extension BenchCommand {
             try fed.start("hai-chau")
             var held: Int64 = 0
             var peaks: [String: Int] = [:]
+            // Polled every 10 ms with a point query on the province's SQLite file, as PostgreSQL's
+            // subscriber is polled with a primary-key probe (the status API would count records).
+            let probe = try StoreProbe(path: fed.data("province") + "/node.sqlite")
             let deadline = ContinuousClock.now + .seconds(max(60, entries / 2000))
             while held < Int64(entries) && ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(50))
-                held = (try? await fed.request(client, "province", .GET, "/api/v1/sync/status").1["knowledge"]?["hai-chau"]?.int64Value) ?? 0
+                try await Task.sleep(for: .milliseconds(10))
+                held = Int64((try? probe.knowledge(of: "hai-chau")) ?? 0)
                 for (id, p) in fed.processes { peaks[id] = max(peaks[id] ?? 0, Self.peakRSS(pid: p.processIdentifier)) }
             }
             let seconds = (ContinuousClock.now - started).seconds

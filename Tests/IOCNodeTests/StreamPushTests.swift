@@ -124,3 +124,33 @@ import Testing
         }
     }
 }
+
+/// A streamed push is sized to the link: large on loopback, about 4 s of traffic on a slow link,
+/// never less than one bundle.
+@Suite struct RunBudgetTests {
+    static func bundle(_ seq: UInt64, bytes: Int) -> OutboundBundle {
+        OutboundBundle(peer: "province", seq: seq, hash: [], envelope: [UInt8](repeating: 0, count: bytes), entries: 1)
+    }
+
+    @Test func growsOnAFastLinkAndShrinksOnASlowOne() {
+        var budget = RunBudget(maxBundles: 8)
+        #expect(budget.bytes == 1 << 20)
+        budget.observe(bytes: 1 << 20, took: .milliseconds(50))  // loopback: capped at 16 MiB
+        #expect(budget.bytes == 16 << 20)
+        budget.observe(bytes: 1 << 20, took: .seconds(4))  // ~2 Mbit/s: about 1 MiB per request
+        #expect(budget.bytes == 1 << 20)
+        budget.observe(bytes: 100, took: .seconds(30))  // a stalled link: the floor, 64 KiB
+        #expect(budget.bytes == 64 << 10)
+    }
+
+    @Test func trimKeepsAtLeastOneBundleAndAtMostTheBudget() {
+        var budget = RunBudget(maxBundles: 3)
+        budget.observe(bytes: 256 << 10, took: .seconds(4))  // 256 KiB per request
+        let run = (1...5).map { Self.bundle($0, bytes: 100 << 10) }
+        #expect(budget.trim(run).map(\.seq) == [1, 2])
+        #expect(budget.trim([Self.bundle(9, bytes: 1 << 20)]).map(\.seq) == [9])
+        var fast = RunBudget(maxBundles: 3)
+        fast.observe(bytes: 1 << 20, took: .milliseconds(10))
+        #expect(fast.trim(run).map(\.seq) == [1, 2, 3])
+    }
+}
