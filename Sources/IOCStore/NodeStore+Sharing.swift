@@ -143,36 +143,44 @@ extension StoreTransaction {
                     """,
                 arguments: [peer, from, peer])
         }
-        let isIn = try db.cachedStatement(sql: "SELECT 1 FROM peer_scope WHERE peer = ? AND record_id = ?")
+        let isIn = RawStatement(try db.cachedStatement(sql: "SELECT 1 FROM peer_scope WHERE peer = ? AND record_id = ?"))
+        let join = RawStatement(try db.cachedStatement(sql: "INSERT INTO peer_scope(peer, record_id) VALUES (?, ?)"))
+        let unpend = RawStatement(try db.cachedStatement(sql: "DELETE FROM peer_scope_pending WHERE peer = ? AND record_id = ?"))
+        let unpurge = RawStatement(try db.cachedStatement(sql: "DELETE FROM outbox_purge WHERE peer = ? AND record_id = ?"))
+        let backfill = RawStatement(
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO outbox_backfill(peer, pos, record_id) VALUES (?, ?, ?)"))
+        var forwardable: [String: Bool] = [:]
+        func mayForward(_ origin: String) -> Bool {
+            if let v = forwardable[origin] { return v }
+            let v = sharing.mayForward(origin: origin, from: nodeID, to: peer)
+            forwardable[origin] = v
+            return v
+        }
         let held = try db.cachedStatement(sql: "SELECT pos, origin, seq FROM journal WHERE record_id = ? AND bytes IS NOT NULL")
-        var changes: [(key: Data, entered: Bool, single: (origin: String, seq: UInt64, pos: Int64)?)] = []
+        // Inline ids (16 bytes, no allocation): a first contact with a 1M-record store lists
+        // every record here before writing, and this list is the sender's largest allocation.
+        var changes: [(id: RecordID, entered: Bool, single: (origin: String, seq: UInt64, pos: Int64)?)] = []
         var verdicts = VerdictMemo()
         while let row = try rows.next() {
-            let key: Data = row[0]
-            guard let (_, facts) = try facts(row) else { continue }
+            guard let (id, facts) = try facts(row) else { continue }
             let now = verdicts.verdict(facts) { sharing.mayHold($0, node: peer) }
-            let was = scopeEmpty ? false : try Bool.fetchOne(isIn, arguments: [peer, key]) ?? false
+            let was = scopeEmpty ? false : try isIn.run(.text(peer), .blob(Data(id.bytes)))
             guard now != was else { continue }
             var single: (origin: String, seq: UInt64, pos: Int64)?
             if row[6] as Bool, let o = row[7] as String?, let q = row[8] as Int64?, let p = row[9] as Int64? {
                 single = (o, UInt64(q), p)
             }
-            changes.append((key, now, single))
+            changes.append((id, now, single))
         }
-        for (key, entered, single) in changes {
+        for (id, entered, single) in changes {
+            let key = Data(id.bytes)
             if entered, let (origin, seq, pos) = single {
                 // Its create is its whole history, and in scope: it joins now.
-                if pending {
-                    try db.cachedStatement(sql: "DELETE FROM peer_scope_pending WHERE peer = ? AND record_id = ?")
-                        .execute(arguments: [peer, key])
-                }
-                try db.cachedStatement(sql: "INSERT INTO peer_scope(peer, record_id) VALUES (?, ?)").execute(arguments: [peer, key])
-                if !scopeEmpty {
-                    try db.cachedStatement(sql: "DELETE FROM outbox_purge WHERE peer = ? AND record_id = ?").execute(arguments: [peer, key])
-                }
-                if origin != peer, seq <= beyond[origin], sharing.mayForward(origin: origin, from: nodeID, to: peer) {
-                    try db.cachedStatement(sql: "INSERT OR IGNORE INTO outbox_backfill(peer, pos, record_id) VALUES (?, ?, ?)")
-                        .execute(arguments: [peer, pos, key])
+                if pending { try unpend.run(.text(peer), .blob(key)) }
+                try join.run(.text(peer), .blob(key))
+                if !scopeEmpty { try unpurge.run(.text(peer), .blob(key)) }
+                if origin != peer, seq <= beyond[origin], mayForward(origin) {
+                    try backfill.run(.text(peer), .int(pos), .blob(key))
                 }
             } else if entered {
                 // The peer judges a record by the entries of it that one bundle brings. So a record
@@ -183,20 +191,18 @@ extension StoreTransaction {
                     try db.cachedStatement(sql: "INSERT OR IGNORE INTO peer_scope_pending(peer, record_id) VALUES (?, ?)").execute(arguments: [peer, key])
                     continue
                 }
-                try db.cachedStatement(sql: "DELETE FROM peer_scope_pending WHERE peer = ? AND record_id = ?").execute(arguments: [peer, key])
-                try db.cachedStatement(sql: "INSERT INTO peer_scope(peer, record_id) VALUES (?, ?)").execute(arguments: [peer, key])
-                try db.cachedStatement(sql: "DELETE FROM outbox_purge WHERE peer = ? AND record_id = ?").execute(arguments: [peer, key])
+                try unpend.run(.text(peer), .blob(key))
+                try join.run(.text(peer), .blob(key))
+                try unpurge.run(.text(peer), .blob(key))
                 for row in try Row.fetchAll(held, arguments: [key]) {
                     let origin: String = row[1]
                     // Only what the peer would take from this node: a parent already holds (and
                     // would refuse from us) what reached us through it.
-                    guard origin != peer, UInt64(row[2] as Int64) <= beyond[origin],
-                        sharing.mayForward(origin: origin, from: nodeID, to: peer)
-                    else { continue }
-                    try db.cachedStatement(sql: "INSERT OR IGNORE INTO outbox_backfill(peer, pos, record_id) VALUES (?, ?, ?)").execute(arguments: [peer, row[0] as Int64, key])
+                    guard origin != peer, UInt64(row[2] as Int64) <= beyond[origin], mayForward(origin) else { continue }
+                    try backfill.run(.text(peer), .int(row[0] as Int64), .blob(key))
                 }
             } else {
-                try db.cachedStatement(sql: "DELETE FROM peer_scope_pending WHERE peer = ? AND record_id = ?").execute(arguments: [peer, key])
+                try unpend.run(.text(peer), .blob(key))
                 try db.cachedStatement(sql: "DELETE FROM peer_scope WHERE peer = ? AND record_id = ?").execute(arguments: [peer, key])
                 try db.cachedStatement(sql: "DELETE FROM outbox_backfill WHERE peer = ? AND record_id = ?").execute(arguments: [peer, key])
                 try db.cachedStatement(sql: "INSERT OR IGNORE INTO outbox_purge(peer, record_id) VALUES (?, ?)").execute(arguments: [peer, key])
