@@ -186,17 +186,18 @@ extension NodeStore {
                 deltaLimits.bundleEntriesMax -= items.count
                 deltaLimits.bundlePayloadBytesMax -= bytes
                 // In scope: tracked in peer_scope, or created by the peer (see reconcileScope).
-                let inScope = try db.cachedStatement(
-                    sql: """
-                        SELECT EXISTS (SELECT 1 FROM peer_scope WHERE peer = ?1 AND record_id = ?2)
-                            OR EXISTS (SELECT 1 FROM record WHERE id = ?2 AND origin = ?1)
-                        """)
+                let inScope = RawStatement(
+                    try db.cachedStatement(
+                        sql: """
+                            SELECT 1 WHERE EXISTS (SELECT 1 FROM peer_scope WHERE peer = ?1 AND record_id = ?2)
+                                OR EXISTS (SELECT 1 FROM record WHERE id = ?2 AND origin = ?1)
+                            """))
                 var memo: [RecordID: Bool] = [:]
                 visible = { header in
                     if let known = memo[header.recordID] { return known }
-                    let found = (try? Bool.fetchOne(inScope, arguments: [peer, Data(header.recordID.bytes)])) ?? nil
-                    memo[header.recordID] = found ?? false
-                    return found ?? false
+                    let found = (try? inScope.run(.text(peer), .blob(Data(header.recordID.bytes)))) ?? false
+                    memo[header.recordID] = found
+                    return found
                 }
             }
             var delta = try Self.delta(db: db, beyond: beyond, visible: visible, limits: deltaLimits)

@@ -84,44 +84,40 @@ extension NodeStore {
                 arguments: [origin, Int64(known[origin] + 1)])
             if let pos { start = min(start ?? pos, pos) }
         }
-        guard var cursor = start else { return Delta(items: [], complete: true, reached: known) }
+        guard let cursor = start else { return Delta(items: [], complete: true, reached: known) }
         var items: [BundleItem] = []
         var reached = known
         var bytes = 0
-        let chunk = 4096
-        while true {
-            let rows = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: "SELECT pos, origin, seq, kind, bytes, leaf_hash FROM journal WHERE pos >= ? ORDER BY pos LIMIT ?"),
-                arguments: [cursor, chunk])
-            for row in rows {
-                cursor = (row[0] as Int64) + 1
-                let origin: String = row[1]
-                let seq = UInt64(row[2] as Int64)
-                guard seq > known[origin] else { continue }
-                let content: Data? = row[4]
-                let hash = Array(row[5] as Data)
-                // Personal data (local-only kinds) never leaves: hash only, whatever `visible` says.
-                let localOnly = RecordKind(rawValue: row[3] as String? ?? "")?.isLocalOnly == true
-                var item = BundleItem.withheld(origin: origin, seq: seq, leafHash: hash)
-                if let content, !localOnly {
-                    let raw = Array(content)
-                    // Without a filter every entry is visible; decode headers only to ask one.
-                    if let visible {
-                        if let header = try? EntryHeader(decoding: raw), visible(header) { item = .entry(raw) }
-                    } else {
-                        item = .entry(raw)
-                    }
+        var full = false
+        // Rows are read straight from SQLite's buffers, and only as many as the bundle can take.
+        let rows = RawStatement(
+            try db.cachedStatement(sql: "SELECT pos, origin, seq, kind, bytes, leaf_hash FROM journal WHERE pos >= ? ORDER BY pos"))
+        try rows.forEachRow(.int(cursor)) { row in
+            let origin = row.text(1) ?? ""
+            let seq = UInt64(row.int(2))
+            guard seq > known[origin] else { return true }
+            let hash = row.blob(5) ?? []
+            // Personal data (local-only kinds) never leaves: hash only, whatever `visible` says.
+            let localOnly = row.text(3).flatMap(RecordKind.init(rawValue:))?.isLocalOnly == true
+            var item = BundleItem.withheld(origin: origin, seq: seq, leafHash: hash)
+            if !localOnly, let raw = row.blob(4) {
+                // Without a filter every entry is visible; decode headers only to ask one.
+                if let visible {
+                    if let header = try? EntryHeader(decoding: raw), visible(header) { item = .entry(raw) }
+                } else {
+                    item = .entry(raw)
                 }
-                if items.count + 1 > limits.bundleEntriesMax || bytes + item.byteCount > limits.bundlePayloadBytesMax {
-                    return Delta(items: items, complete: false, reached: reached)
-                }
-                bytes += item.byteCount
-                items.append(item)
-                reached[origin] = seq
             }
-            if rows.count < chunk { return Delta(items: items, complete: true, reached: reached) }
+            if items.count + 1 > limits.bundleEntriesMax || bytes + item.byteCount > limits.bundlePayloadBytesMax {
+                full = true
+                return false
+            }
+            bytes += item.byteCount
+            items.append(item)
+            reached[origin] = seq
+            return true
         }
+        return Delta(items: items, complete: !full, reached: reached)
     }
 
     /// A bundle position decoded and checked, ready to apply.

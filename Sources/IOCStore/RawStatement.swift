@@ -17,6 +17,36 @@ struct RawStatement {
     /// it. Returns whether it produced a row (for `SELECT 1 …` probes).
     @discardableResult
     func run(_ values: RawValue...) throws -> Bool {
+        try bind(values)
+        let step = sqlite3_step(handle)
+        defer { finish() }
+        switch step {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw error(step)
+        }
+    }
+
+    /// Binds `values` and hands each result row to `body` until it returns false or rows run out.
+    func forEachRow(_ values: RawValue..., body: (RawRow) throws -> Bool) throws {
+        try bind(values)
+        defer { finish() }
+        while true {
+            let step = sqlite3_step(handle)
+            guard step == SQLITE_ROW else {
+                if step == SQLITE_DONE { return }
+                throw error(step)
+            }
+            guard try body(RawRow(handle: handle)) else { return }
+        }
+    }
+
+    private func finish() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    private func bind(_ values: [RawValue]) throws {
         let h = handle
         sqlite3_reset(h)
         for (i, v) in values.enumerated() {
@@ -32,16 +62,6 @@ struct RawStatement {
                 code = d.withUnsafeBytes { sqlite3_bind_blob(h, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), Self.transient) }
             }
             guard code == SQLITE_OK else { throw error(code) }
-        }
-        let step = sqlite3_step(h)
-        defer {
-            sqlite3_reset(h)
-            sqlite3_clear_bindings(h)
-        }
-        switch step {
-        case SQLITE_ROW: return true
-        case SQLITE_DONE: return false
-        default: throw error(step)
         }
     }
 
@@ -62,4 +82,22 @@ enum RawValue {
     static func int(_ n: Int64?) -> RawValue { n.map(RawValue.int) ?? .null }
     static func bool(_ b: Bool) -> RawValue { .int(b ? 1 : 0) }
     static func blob(_ d: Data?) -> RawValue { d.map(RawValue.blob) ?? .null }
+}
+
+/// The current row of a ``RawStatement``, valid only inside its `forEachRow` body.
+struct RawRow {
+    let handle: OpaquePointer
+
+    func isNull(_ i: Int32) -> Bool { sqlite3_column_type(handle, i) == SQLITE_NULL }
+    func int(_ i: Int32) -> Int64 { sqlite3_column_int64(handle, i) }
+    func text(_ i: Int32) -> String? {
+        guard let p = sqlite3_column_text(handle, i) else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(handle, i))), as: UTF8.self)
+    }
+    func blob(_ i: Int32) -> [UInt8]? {
+        guard sqlite3_column_type(handle, i) != SQLITE_NULL else { return nil }
+        let n = Int(sqlite3_column_bytes(handle, i))
+        guard n > 0, let p = sqlite3_column_blob(handle, i) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: n))
+    }
 }
