@@ -137,3 +137,41 @@ import Testing
 extension Collection<UInt8> {
     var hex: String { map { String(format: "%02x", $0) }.joined() }
 }
+
+/// Strings on the wire must be well-formed UTF-8: the fast decoding path refuses exactly what
+/// strict validation refuses, and keeps a genuine U+FFFD.
+@Suite struct WireStringTests {
+    static func decode(_ bytes: [UInt8]) -> String? {
+        var w = BinaryWriter()
+        w.blob(bytes)
+        var r = BinaryReader(w.bytes)
+        return try? r.string()
+    }
+
+    @Test(arguments: [
+        [0xC3, 0x28] as [UInt8],  // bad continuation
+        [0xC0, 0xAF],  // overlong "/"
+        [0xED, 0xA0, 0x80],  // UTF-16 surrogate
+        [0xF4, 0x90, 0x80, 0x80],  // beyond U+10FFFF
+        [0xE1, 0xBA],  // truncated "ạ"
+        [0xFF],
+        Array("Ngập ".utf8) + [0xEF, 0xBF],  // a truncated U+FFFD at the end
+        [0x80] + Array("abc".utf8),
+    ])
+    func malformedUTF8IsRefused(_ bytes: [UInt8]) {
+        #expect(Self.decode(bytes) == nil, "\(bytes) was accepted")
+    }
+
+    @Test func wellFormedTextIsKeptByteForByte() {
+        for text in ["", "Ngập sâu đường Nguyễn Văn Linh", "\u{FFFD}", "a\u{FFFD}b", "\u{0}nul", "😀 Đà Nẵng", String(repeating: "ệ", count: 5000)] {
+            #expect(Self.decode(Array(text.utf8)).map { Array($0.utf8) } == Array(text.utf8), "\(text.prefix(20))")
+        }
+        // Random well-formed strings round-trip; random bytes decode only when valid.
+        var rng = SeededRandom(seed: 11)
+        for _ in 0..<2000 {
+            let bytes = (0..<Int.random(in: 0...12, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let strict = String(validating: bytes, as: UTF8.self)
+            #expect(Self.decode(bytes) == strict, "\(bytes)")
+        }
+    }
+}
