@@ -204,7 +204,11 @@ extension NodeStore {
             delta.items = lead + delta.items
             // A new acknowledgement alone is no reason for a bundle: over HTTP it travels in the
             // receipt and the pull request, and two peers would otherwise ping-pong empty bundles.
-            if !force, delta.items.isEmpty, let last, try Self.vector(last[3]) == mine { return nil }
+            // Nor is knowledge the peer already exceeds (a province catching up a ward's backlog
+            // would otherwise answer each of the ward's bundles with one of its own).
+            if !force, delta.items.isEmpty, let last {
+                if try Self.vector(last[3]) == mine || beyond.dominatesOrEquals(mine) { return nil }
+            }
             let seq = UInt64((last?[0] as Int64?) ?? 0) + 1
             let prev = (last?[1] as Data?).map(Array.init) ?? Self.zeroHash
             let draft = OutboundDraft(peer: peer, seq: seq, prevHash: prev, ack: ack, knowledge: mine, delta: delta)
