@@ -49,22 +49,9 @@ struct BenchCommand: AsyncParsableCommand {
             let source = try NodeStore(.init(path: dir + "/district/node.sqlite", nodeID: "hai-chau", federation: "bench"))
             _ = try NodeStore(.init(path: dir + "/province/node.sqlite", nodeID: "province", federation: "bench"))
 
-            var rng = SeededRandom(seed: 2026)
             let authorStart = ContinuousClock.now
             var payloadBytes = 0
-            var i = 0
-            while i < entries {
-                let batch = min(1000, entries - i)
-                let now = source.now()
-                let bodies = (0..<batch).map { BenchmarkData.fieldReport(i + $0, rng: &rng, unit: "20194", now: now) }
-                try source.writeSync { tx in
-                    for body in bodies {
-                        let fields = try RecordKind.fieldReport.schema.validateCreate(body, now: now)
-                        try tx.create(kind: .fieldReport, fields: fields, actor: .system, unit: "20194")
-                    }
-                }
-                i += batch
-            }
+            try BenchCommand.authorBacklog(source, count: entries)
             let authorSeconds = (ContinuousClock.now - authorStart).seconds
             payloadBytes = try source.readSync { db in try Int.fetchOne(db, sql: "SELECT sum(length(bytes)) FROM journal") ?? 0 }
 
@@ -204,35 +191,12 @@ extension BenchCommand {
         var entries: Int = 10_000
 
         func run() async throws {
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("iocnode-bench-catchup-\(getpid())").path
-            try FileManager.default.createDirectory(atPath: dir + "/logs", withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            try Apply.topologyYAML.write(toFile: dir + "/source.yaml", atomically: true, encoding: .utf8)
-            let fed = try DemoFederation(source: try loadTopology(dir + "/source.yaml"), directory: dir)
-            defer { fed.stopAll() }
-            try fed.certs.initialise(
-                federation: fed.topology.federation, nodes: fed.topology.nodes.map(\.id), hosts: fed.topology.certificateHosts)
-            for node in fed.topology.nodes {
-                try FileManager.default.createDirectory(atPath: fed.data(node.id), withIntermediateDirectories: true)
-                let store = try NodeStore(.init(path: fed.data(node.id) + "/node.sqlite", nodeID: node.id, federation: "bench"))
-                fed.tokens[node.id] = try store.addUser(name: "Đo hiệu năng", role: .admin, unit: nil, sector: nil).token
-                guard node.id == "hai-chau" else { continue }
-                var rng = SeededRandom(seed: 2026)
-                var i = 0
-                while i < entries {
-                    let batch = min(1000, entries - i)
-                    let now = store.now()
-                    let bodies = (0..<batch).map { BenchmarkData.fieldReport(i + $0, rng: &rng, unit: "20194", now: now) }
-                    try store.writeSync { tx in
-                        for body in bodies {
-                            try tx.create(
-                                kind: .fieldReport, fields: try RecordKind.fieldReport.schema.validateCreate(body, now: now),
-                                actor: .system, unit: "20194")
-                        }
-                    }
-                    i += batch
-                }
+            let entries = self.entries
+            let fed = try BenchCommand.benchFederation("catchup") { id, store in
+                if id == "hai-chau" { try BenchCommand.authorBacklog(store, count: entries) }
             }
+            defer { try? FileManager.default.removeItem(atPath: fed.directory) }
+            defer { fed.stopAll() }
             let client = try fed.httpClient()
             try fed.start("province")
             try await fed.waitUntilUp(client, only: ["province"])
@@ -273,5 +237,48 @@ extension BenchCommand {
             else { return 0 }
             return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
         }
+    }
+}
+
+extension BenchCommand {
+    /// Authors `count` ~1.2 KB field reports of the ward Hải Châu into `store`, 1,000 per
+    /// transaction, with the same seeded text in every benchmark.
+    static func authorBacklog(_ store: NodeStore, count: Int) throws {
+        var rng = SeededRandom(seed: 2026)
+        var i = 0
+        while i < count {
+            let batch = min(1000, count - i)
+            let now = store.now()
+            let bodies = (0..<batch).map { BenchmarkData.fieldReport(i + $0, rng: &rng, unit: "20194", now: now) }
+            try store.writeSync { tx in
+                for body in bodies {
+                    let fields = try RecordKind.fieldReport.schema.validateCreate(body, now: now)
+                    try tx.create(kind: .fieldReport, fields: fields, actor: .system, unit: "20194")
+                }
+            }
+            i += batch
+        }
+    }
+
+    /// A benchmark federation (by default the province and ward of ``Apply/topologyYAML``) in a
+    /// new temporary directory, every node kept as given: certificates issued, and each node's
+    /// store created with an admin user; `prepare` runs on each store before any process starts.
+    /// The caller removes `directory` and stops the processes.
+    static func benchFederation(
+        _ name: String, topologyYAML: String = Apply.topologyYAML, prepare: (String, NodeStore) throws -> Void = { _, _ in }
+    ) throws -> DemoFederation {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("iocnode-bench-\(name)-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir + "/logs", withIntermediateDirectories: true)
+        try topologyYAML.write(toFile: dir + "/source.yaml", atomically: true, encoding: .utf8)
+        let fed = try DemoFederation(topology: try loadTopology(dir + "/source.yaml"), directory: dir)
+        try fed.certs.initialise(
+            federation: fed.topology.federation, nodes: fed.topology.nodes.map(\.id), hosts: fed.topology.certificateHosts)
+        for node in fed.topology.nodes {
+            try FileManager.default.createDirectory(atPath: fed.data(node.id), withIntermediateDirectories: true)
+            let store = try NodeStore(.init(path: fed.data(node.id) + "/node.sqlite", nodeID: node.id, federation: "bench"))
+            fed.tokens[node.id] = try store.addUser(name: "Đo hiệu năng", role: .admin, unit: nil, sector: nil).token
+            try prepare(node.id, store)
+        }
+        return fed
     }
 }

@@ -36,21 +36,10 @@ extension BenchCommand {
                 throw ValidationError("--rate, --seconds, --concurrency and --probe-interval must be positive (at least one write).")
             }
             guard ["store", "api"].contains(probe) else { throw ValidationError("--probe must be 'store' or 'api'.") }
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("iocnode-bench-latency-\(getpid())").path
-            try FileManager.default.createDirectory(atPath: dir + "/logs", withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            try Apply.topologyYAML.write(toFile: dir + "/source.yaml", atomically: true, encoding: .utf8)
-            let fed = try DemoFederation(source: try loadTopology(dir + "/source.yaml"), directory: dir)
-            defer { fed.stopAll() }
-            try fed.certs.initialise(
-                federation: fed.topology.federation, nodes: fed.topology.nodes.map(\.id), hosts: fed.topology.certificateHosts)
             var now: Int64 = 0
-            for node in fed.topology.nodes {
-                try FileManager.default.createDirectory(atPath: fed.data(node.id), withIntermediateDirectories: true)
-                let store = try NodeStore(.init(path: fed.data(node.id) + "/node.sqlite", nodeID: node.id, federation: "bench"))
-                fed.tokens[node.id] = try store.addUser(name: "Đo hiệu năng", role: .admin, unit: nil, sector: nil).token
-                now = store.now()
-            }
+            let fed = try BenchCommand.benchFederation("latency") { _, store in now = store.now() }
+            defer { try? FileManager.default.removeItem(atPath: fed.directory) }
+            defer { fed.stopAll() }
             let count = Int(rate * seconds)
             var rng = SeededRandom(seed: 2026)
             // No reporter contact: one journal entry per write, whose sequence the 201 carries.
@@ -207,22 +196,12 @@ extension BenchCommand {
             guard (1...500).contains(districts), writesPerNode >= 0, concurrency >= 1, timeout >= 1 else {
                 throw ValidationError("--districts must be 1–500; --writes-per-node ≥ 0; --concurrency and --timeout ≥ 1.")
             }
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("iocnode-bench-fleet-\(getpid())").path
-            try FileManager.default.createDirectory(atPath: dir + "/logs", withIntermediateDirectories: true)
-            defer {
-                if keep { say("kept \(dir)") } else { try? FileManager.default.removeItem(atPath: dir) }
-            }
-            try Self.topologyYAML(districts: districts).write(toFile: dir + "/source.yaml", atomically: true, encoding: .utf8)
-            let fed = try DemoFederation(topology: try loadTopology(dir + "/source.yaml"), directory: dir)
-            defer { fed.stopAll() }
             let prepared = ContinuousClock.now
-            try fed.certs.initialise(
-                federation: fed.topology.federation, nodes: fed.topology.nodes.map(\.id), hosts: fed.topology.certificateHosts)
-            for node in fed.topology.nodes {
-                try FileManager.default.createDirectory(atPath: fed.data(node.id), withIntermediateDirectories: true)
-                let store = try NodeStore(.init(path: fed.data(node.id) + "/node.sqlite", nodeID: node.id, federation: "bench"))
-                fed.tokens[node.id] = try store.addUser(name: "Đo hiệu năng", role: .admin, unit: nil, sector: nil).token
+            let fed = try BenchCommand.benchFederation("fleet", topologyYAML: Self.topologyYAML(districts: districts))
+            defer {
+                if keep { say("kept \(fed.directory)") } else { try? FileManager.default.removeItem(atPath: fed.directory) }
             }
+            defer { fed.stopAll() }
             let prepareSeconds = (ContinuousClock.now - prepared).seconds
             let client = try FleetSupport.client(fed, connectionsPerHost: 4)
             do {
