@@ -60,10 +60,7 @@ public final class BundleFileWriter {
 
     /// Appends one encoded envelope.
     public func append(_ envelope: [UInt8]) throws {
-        var w = BinaryWriter(capacity: envelope.count + 4)
-        w.u32be(UInt32(envelope.count))
-        w.raw(envelope)
-        try write(w.bytes)
+        try write(BundleFrames.encode([envelope]))
     }
 
     public func finish() throws {

@@ -12,7 +12,7 @@ public struct BundlePipeline: Sendable {
     public let receiver: BundleReceiver
     let snapshot: TrustSnapshot
     let transportPeer: String?
-    private var inFlight: [(bytes: Int, task: Task<Result<VerifiedBundle, BundleRefusal>, Never>)] = []
+    private var inFlight: [Task<Result<VerifiedBundle, BundleRefusal>, Never>] = []
 
     /// `transportPeer` is the node proven by the TLS client certificate (nil for a file).
     public init(receiver: BundleReceiver, transportPeer: String?) async {
@@ -27,16 +27,13 @@ public struct BundlePipeline: Sendable {
         let me = receiver.store.nodeID
         let (snapshot, limits, peer) = (self.snapshot, receiver.limits, transportPeer)
         inFlight.append(
-            (
-                envelope.count,
-                Task.detached {
-                    do throws(BundleRefusal) {
-                        return .success(try BundleReceiver.verify(envelope, me: me, trust: snapshot, limits: limits, transportPeer: peer))
-                    } catch {
-                        return .failure(error)
-                    }
+            Task.detached {
+                do throws(BundleRefusal) {
+                    return .success(try BundleReceiver.verify(envelope, me: me, trust: snapshot, limits: limits, transportPeer: peer))
+                } catch {
+                    return .failure(error)
                 }
-            ))
+            })
         var done: [Receipt] = []
         while inFlight.count > 1 { done.append(try await finishOldest()) }
         return done
@@ -51,12 +48,12 @@ public struct BundlePipeline: Sendable {
 
     /// Drops bundles not yet applied (after a refusal, the rest of a run would only be held).
     public mutating func cancel() {
-        for f in inFlight { f.task.cancel() }
+        for task in inFlight { task.cancel() }
         inFlight.removeAll()
     }
 
     private mutating func finishOldest() async throws -> Receipt {
-        let checked = await inFlight.removeFirst().task.value
+        let checked = await inFlight.removeFirst().value
         switch checked {
         case .success(let verified):
             return try await receiver.accept(verified)
