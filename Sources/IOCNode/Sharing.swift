@@ -35,23 +35,25 @@ public struct Outbox: Sendable {
     }
 
     /// The oldest bundle `peer` has not acknowledged past `after`, else a new one (nil: nothing to say).
-    public func next(to peer: String, after: UInt64 = 0, force: Bool = false) throws -> OutboundBundle? {
+    public func next(to peer: String, after: UInt64 = 0, force: Bool = false, contentOnly: Bool = false) throws -> OutboundBundle? {
         if let old = try store.firstUnacknowledged(peer, after: after) { return old }
         let policy = sharing.current
         let now = store.now()
         let signer = self.signer
-        return try store.nextOutbound(to: peer, force: force, sharing: policy) {
+        return try store.nextOutbound(to: peer, force: force, contentOnly: contentOnly, sharing: policy) {
             try signer.seal($0, policyVersion: policy?.version ?? 0, now: now)
         }
     }
 
     /// Up to `count` bundles for `peer` past `after` (unacknowledged ones first, then new ones),
     /// stopping before `bytes` would be exceeded (the first is always taken).
-    public func batch(to peer: String, after: UInt64 = 0, count: Int, bytes: Int) throws -> [OutboundBundle] {
+    public func batch(to peer: String, after: UInt64 = 0, count: Int, bytes: Int, contentOnly: Bool = false) throws
+        -> [OutboundBundle]
+    {
         var out: [OutboundBundle] = []
         var total = 0
         var last = after
-        while out.count < count, let b = try next(to: peer, after: last) {
+        while out.count < count, let b = try next(to: peer, after: last, contentOnly: contentOnly) {
             if !out.isEmpty && total + b.envelope.count > bytes { break }
             out.append(b)
             total += b.envelope.count

@@ -108,6 +108,17 @@ public struct SyncService: Service {
                 try? await Task.sleep(for: .milliseconds(200))
                 continue
             }
+            // A round woken by a change, not by the interval, carries content only: hashes of
+            // records the peer may not see wait for the interval. A child's link is not even
+            // dialled when there is no content for it (a province with 50 wards would otherwise
+            // connect to all of them whenever any one of them sent something).
+            let hurry = !due
+            if hurry, link.direction == .down,
+                (try? outbox.batch(to: link.peer, count: 1, bytes: 1 << 20, contentOnly: true).isEmpty) ?? false
+            {
+                lastKnowledge = knowledge
+                continue
+            }
             lastRound = ContinuousClock.now
             lastKnowledge = knowledge
             await board.attempt(link.peer, at: store.now())
@@ -115,7 +126,7 @@ public struct SyncService: Service {
                 var more = true
                 var rounds = 0
                 while more && rounds < 1000 && !Task.isCancelled {
-                    let r = try await round(link)
+                    let r = try await round(link, contentOnly: hurry)
                     more = r.more
                     rounds += 1
                     await board.success(link.peer, at: store.now(), sent: r.sent, received: r.received)
@@ -142,11 +153,11 @@ public struct SyncService: Service {
         var more = false
     }
 
-    func round(_ link: SyncLink) async throws -> RoundResult {
+    func round(_ link: SyncLink, contentOnly: Bool = false) async throws -> RoundResult {
         try await client.session(node: link.peer, host: link.host, port: link.port) { session in
             var result = RoundResult()
             try await exchangeTrust(session, link)
-            result.sent = try await push(session, link.peer)
+            result.sent = try await push(session, link.peer, contentOnly: contentOnly)
             if link.direction == .up {
                 result.received = try await pull(session, link.peer)
                 try await witness(session, link.peer, moved: result.sent + result.received > 0)
@@ -185,16 +196,17 @@ public struct SyncService: Service {
     /// peer verifies each while it writes the one before, and meanwhile this node builds the
     /// next run, so both ends and both cores work at once. A run is sized to what the link moved
     /// in the last request (``RunBudget``), so a slow link never holds a request past its timeout.
-    func push(_ s: PeerSession, _ peer: String) async throws -> Int {
+    func push(_ s: PeerSession, _ peer: String, contentOnly: Bool = false) async throws -> Int {
         var sent = 0
         var budget = RunBudget(maxBundles: bundlesPerRequest)
-        var run = try outbox.batch(to: peer, count: budget.maxBundles, bytes: budget.bytes)
+        var run = try outbox.batch(to: peer, count: budget.maxBundles, bytes: budget.bytes, contentOnly: contentOnly)
         while !run.isEmpty {
             let last = run[run.count - 1].seq
             let more = sent + run.count < bundlesPerRound
             // The next run waits in the outbox by the time this one is acknowledged.
             let (count, bytes) = (budget.maxBundles, budget.bytes)
-            async let prebuilt = Self.prebuild(outbox, peer: peer, after: last, when: more, count: count, bytes: bytes)
+            async let prebuilt = Self.prebuild(
+                outbox, peer: peer, after: last, when: more, count: count, bytes: bytes, contentOnly: contentOnly)
             let body = BundleFrames.encode(run.map(\.envelope))
             let started = ContinuousClock.now
             let (status, answer) = try await s.request(.POST, "/sync/v1/bundles", body: body, contentType: SyncRoutes.streamType)
@@ -219,7 +231,8 @@ public struct SyncService: Service {
             guard sent < bundlesPerRound else { break }
             if final.highWater >= last {
                 // Prebuilt bundles past the new budget stay in the outbox for the next run.
-                run = try budget.trim(next ?? outbox.batch(to: peer, after: last, count: budget.maxBundles, bytes: budget.bytes))
+                run = try budget.trim(
+                    next ?? outbox.batch(to: peer, after: last, count: budget.maxBundles, bytes: budget.bytes, contentOnly: contentOnly))
                 continue
             }
             // The peer holds a bundle but misses an earlier one: resend from its high-water mark,
@@ -228,18 +241,18 @@ public struct SyncService: Service {
             if try store.unacknowledged(peer).first?.seq == held {
                 throw PeerError("\(peer) holds bundle \(held) but lacks \(final.highWater + 1), which we no longer have")
             }
-            run = try outbox.batch(to: peer, count: budget.maxBundles, bytes: budget.bytes)
+            run = try outbox.batch(to: peer, count: budget.maxBundles, bytes: budget.bytes, contentOnly: contentOnly)
         }
         return sent
     }
 
     /// Builds the run after `seq` into the outbox ahead of time (errors surface on the next
     /// `outbox.batch`, which does the same work again).
-    static func prebuild(_ outbox: Outbox, peer: String, after seq: UInt64, when wanted: Bool, count: Int, bytes: Int) async
-        -> [OutboundBundle]?
-    {
+    static func prebuild(
+        _ outbox: Outbox, peer: String, after seq: UInt64, when wanted: Bool, count: Int, bytes: Int, contentOnly: Bool
+    ) async -> [OutboundBundle]? {
         guard wanted else { return nil }
-        return try? outbox.batch(to: peer, after: seq, count: count, bytes: bytes)
+        return try? outbox.batch(to: peer, after: seq, count: count, bytes: bytes, contentOnly: contentOnly)
     }
 
     /// Pulls bundles from the parent until it has nothing more (or the round's bound).

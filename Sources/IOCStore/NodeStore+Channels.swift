@@ -163,8 +163,10 @@ extension NodeStore {
     ///
     /// With `sharing`, the peer's scope is brought up to date first: queued back-fills and purge
     /// notices lead the bundle, and entries of records outside the scope travel as hashes only.
+    /// With `contentOnly`, a delta of hashes alone (the whole of it) makes no bundle either: it
+    /// waits for the next round that is not in a hurry (see ``SyncService``).
     public func nextOutbound(
-        to peer: String, force: Bool, sharing: ActivePolicy? = nil,
+        to peer: String, force: Bool, contentOnly: Bool = false, sharing: ActivePolicy? = nil,
         seal: (OutboundDraft) throws -> (envelope: [UInt8], hash: [UInt8])
     ) throws -> OutboundBundle? {
         try writeSync { tx in
@@ -209,6 +211,7 @@ extension NodeStore {
             if !force, delta.items.isEmpty, let last {
                 if try Self.vector(last[3]) == mine || beyond.dominatesOrEquals(mine) { return nil }
             }
+            if !force, contentOnly, delta.complete, !delta.items.contains(where: \.isContent) { return nil }
             let seq = UInt64((last?[0] as Int64?) ?? 0) + 1
             let prev = (last?[1] as Data?).map(Array.init) ?? Self.zeroHash
             let draft = OutboundDraft(peer: peer, seq: seq, prevHash: prev, ack: ack, knowledge: mine, delta: delta)

@@ -11,6 +11,12 @@ public enum BundleItem: Sendable, Hashable {
     case withheld(origin: String, seq: UInt64, leafHash: [UInt8])
     case purge(recordID: RecordID)
 
+    /// Whether the item says something beyond positions: an entry's content or a purge notice.
+    public var isContent: Bool {
+        if case .withheld = self { return false }
+        return true
+    }
+
     public var byteCount: Int {
         switch self {
         case .entry(let b): b.count + 4
