@@ -56,6 +56,9 @@ public struct Receipt: Sendable {
     public var applied: Int
     public var reason: String?
 
+    /// The receiver took the bundle: applied it, already had it, or holds it until a gap fills.
+    public var isAccepted: Bool { ["applied", "replay", "held"].contains(outcome) }
+
     public var json: JSONValue {
         var o: [String: JSONValue] = [
             "outcome": .string(outcome), "seq": .int(Int64(seq)), "highWater": .int(Int64(highWater)),

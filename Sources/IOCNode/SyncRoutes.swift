@@ -71,13 +71,7 @@ struct SyncRoutes: Sendable {
         if request.headers[.contentType] == Self.streamType { return try await pushStream(request, peer: peer) }
         let body = try await Self.readBody(request, max: limits.bundleWireBytesMax)
         let receipt = try await receiver.receive(body, transportPeer: peer)
-        let status: HTTPResponse.Status =
-            switch receipt.outcome {
-            case "applied", "replay", "held": .ok
-            case "fork": .conflict
-            default: .unprocessableContent
-            }
-        return JSONResponse.make(status, receipt.json)
+        return JSONResponse.make(Self.status(of: receipt), receipt.json)
     }
 
     /// A peer pushes a run of bundles in one request (bundle-file framing, at most
@@ -91,7 +85,7 @@ struct SyncRoutes: Sendable {
         var submitted = 0
         func take(_ done: [Receipt]) -> Bool {
             receipts += done
-            return done.allSatisfy { ["applied", "replay"].contains($0.outcome) }
+            return done.allSatisfy { $0.isAccepted && $0.outcome != "held" }
         }
         var stopped = false
         body: for try await chunk in request.body {
@@ -124,13 +118,12 @@ struct SyncRoutes: Sendable {
                 throw APIError(.badRequest, code: "truncated_stream", message: "The body ends inside a bundle (\(parser.leftover) bytes left).")
             }
         }
-        let status: HTTPResponse.Status =
-            switch receipts.last?.outcome ?? "applied" {
-            case "applied", "replay", "held": .ok
-            case "fork": .conflict
-            default: .unprocessableContent
-            }
-        return JSONResponse.make(status, ["receipts": .array(receipts.map(\.json))])
+        return JSONResponse.make(receipts.last.map(Self.status(of:)) ?? .ok, ["receipts": .array(receipts.map(\.json))])
+    }
+
+    /// 200 for a bundle taken (applied, replayed or held), 409 for a fork, 422 for a refusal.
+    static func status(of receipt: Receipt) -> HTTPResponse.Status {
+        receipt.isAccepted ? .ok : receipt.outcome == "fork" ? .conflict : .unprocessableContent
     }
 
     /// A peer pulls the next bundle for it, acknowledging with `after` every bundle it holds.

@@ -225,7 +225,7 @@ public struct SyncService: Service {
             try store.acknowledge(peer: peer, upTo: final.highWater)
             try store.recordPeerKnowledge(peer, final.knowledge)
             sent += receipts.count
-            for receipt in receipts where !["applied", "replay", "held"].contains(receipt.outcome) {
+            for receipt in receipts where !receipt.isAccepted {
                 throw PeerError("\(peer) refused bundle \(receipt.seq): \(receipt.reason ?? receipt.outcome)")
             }
             guard sent < bundlesPerRound else { break }
@@ -267,7 +267,7 @@ public struct SyncService: Service {
             }
             let receipt = try await receiver.receive(body, transportPeer: peer)
             received += 1
-            guard ["applied", "replay", "held"].contains(receipt.outcome) else {
+            guard receipt.isAccepted else {
                 throw PeerError("refused a bundle from \(peer): \(receipt.reason ?? receipt.outcome)")
             }
             let advanced = try store.inboundHighWater(peer).seq > after
@@ -290,8 +290,7 @@ public struct RunBudget: Sendable {
     public init(maxBundles: Int) { self.maxBundles = maxBundles }
 
     public mutating func observe(bytes sent: Int, took: Duration) {
-        let seconds = max(0.001, Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
-        let rate = Double(sent) / seconds
+        let rate = Double(sent) / max(0.001, took.seconds)
         bytes = Int(min(Double(Self.maxBytes), max(Double(64 << 10), rate * Self.targetSeconds)))
     }
 
