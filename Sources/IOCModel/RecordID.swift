@@ -12,7 +12,13 @@ public struct RecordID: Hashable, Comparable, Sendable, CustomStringConvertible,
 
     /// The 16 bytes of the UUID, big-endian.
     public var bytes: [UInt8] {
-        withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { Array($0) }
+        Swift.withUnsafeBytes(of: (high.bigEndian, low.bigEndian)) { Array($0) }
+    }
+
+    /// The 16 bytes without an allocation, valid only inside `body`.
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        let pair = (high.bigEndian, low.bigEndian)
+        return try Swift.withUnsafeBytes(of: pair) { raw throws(E) in try body(raw) }
     }
 
     public init?(bytes: some Collection<UInt8>) {

@@ -13,6 +13,8 @@ public struct BundlePipeline: Sendable {
     let snapshot: TrustSnapshot
     let transportPeer: String?
     private var inFlight: [Task<Result<VerifiedBundle, BundleRefusal>, Never>] = []
+    /// The last bundle applied, kept until the next verification task takes it over and frees it.
+    private var applied: [Task<Result<VerifiedBundle, BundleRefusal>, Never>] = []
 
     /// `transportPeer` is the node proven by the TLS client certificate (nil for a file).
     public init(receiver: BundleReceiver, transportPeer: String?) async {
@@ -27,13 +29,17 @@ public struct BundlePipeline: Sendable {
         let me = receiver.store.nodeID
         let (snapshot, limits, peer) = (self.snapshot, receiver.limits, transportPeer)
         inFlight.append(
-            Task.detached {
+            Task.detached { [applied = self.applied] in
+                // Freeing an applied bundle (thousands of entries) is work too: done here, on
+                // the verifying core, instead of between two applies.
+                _ = applied.count
                 do throws(BundleRefusal) {
                     return .success(try BundleReceiver.verify(envelope, me: me, trust: snapshot, limits: limits, transportPeer: peer))
                 } catch {
                     return .failure(error)
                 }
             })
+        applied = []
         var done: [Receipt] = []
         while inFlight.count > 1 { done.append(try await finishOldest()) }
         return done
@@ -53,10 +59,13 @@ public struct BundlePipeline: Sendable {
     }
 
     private mutating func finishOldest() async throws -> Receipt {
-        let checked = await inFlight.removeFirst().value
+        let task = inFlight.removeFirst()
+        let checked = await task.value
         switch checked {
         case .success(let verified):
-            return try await receiver.accept(verified)
+            let receipt = try await receiver.accept(verified)
+            applied.append(task)
+            return receipt
         case .failure(let refusal):
             return try receiver.refused(refusal)
         }

@@ -197,7 +197,7 @@ extension NodeStore {
                 var memo: [RecordID: Bool] = [:]
                 visible = { header in
                     if let known = memo[header.recordID] { return known }
-                    let found = (try? inScope.run(.text(peer), .blob(Data(header.recordID.bytes)))) ?? false
+                    let found = (try? inScope.run(.text(peer), .id(header.recordID))) ?? false
                     memo[header.recordID] = found
                     return found
                 }

@@ -164,7 +164,7 @@ extension StoreTransaction {
         while let row = try rows.next() {
             guard let (id, facts) = try facts(row) else { continue }
             let now = verdicts.verdict(facts) { sharing.mayHold($0, node: peer) }
-            let was = scopeEmpty ? false : try isIn.run(.text(peer), .blob(Data(id.bytes)))
+            let was = scopeEmpty ? false : try isIn.run(.text(peer), .id(id))
             guard now != was else { continue }
             var single: (origin: String, seq: UInt64, pos: Int64)?
             if row[6] as Bool, let o = row[7] as String?, let q = row[8] as Int64?, let p = row[9] as Int64? {

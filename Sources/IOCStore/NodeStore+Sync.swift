@@ -122,8 +122,11 @@ extension NodeStore {
 
     /// A bundle position decoded and checked, ready to apply.
     public enum DecodedItem: Sendable {
-        /// The entry, its bytes as a blob and its leaf hash, prepared off the writer thread.
-        case entry(JournalEntry, Data, leafHash: Data)
+        /// The entry, its bytes as a blob and its leaf hash, prepared off the writer thread. A
+        /// create that is its record's only change in the bundle also carries what the writer
+        /// derives from it, and then its `body` holds only the fields that took (the rest were
+        /// checked, not built): ``NodeStore/complete(_:bytes:prepared:)`` gives the whole entry.
+        case entry(JournalEntry, Data, leafHash: Data, create: PreparedCreate?)
         case withheld(String, UInt64, [UInt8])
         case purge(RecordID)
     }
@@ -133,11 +136,20 @@ extension NodeStore {
     public static func decode(_ items: [BundleItem], limits: Limits) throws -> [DecodedItem] {
         var decoded: [DecodedItem] = []
         decoded.reserveCapacity(items.count)
+        var changes: [RecordID: Int] = [:]
         for item in items {
             switch item {
             case .entry(let bytes):
                 guard bytes.count <= limits.entryBytesMax else { throw DecodeError("entry over \(limits.entryBytesMax) bytes") }
-                decoded.append(.entry(try JournalEntry(decoding: bytes), Data(bytes), leafHash: Data(JournalEntry.leafHash(bytes))))
+                // A create is read for the fields the writer's fast path needs; most catch-up
+                // entries are creates stored verbatim, and building their whole body (then freeing
+                // it) cost more than everything else the receiver does with them.
+                let entry = try JournalEntry(decoding: bytes) { $0.op == .create ? PreparedCreate.fields(kind: $0.kind) : nil }
+                changes[entry.recordID, default: 0] += 1
+                decoded.append(
+                    .entry(
+                        entry, Data(bytes), leafHash: Data(JournalEntry.leafHash(bytes)),
+                        create: entry.op == .create ? PreparedCreate(entry) : nil))
             case .withheld(let o, let s, let h):
                 guard h.count == 32, s > 0, !o.isEmpty else { throw DecodeError("malformed withheld position") }
                 decoded.append(.withheld(o, s, h))
@@ -145,7 +157,18 @@ extension NodeStore {
                 decoded.append(.purge(id))
             }
         }
+        // A create merged with later changes of its record in this bundle needs its whole body.
+        for i in decoded.indices {
+            guard case .entry(let e, let bytes, let leafHash, .some) = decoded[i], changes[e.recordID, default: 0] > 1 else { continue }
+            decoded[i] = .entry(try JournalEntry(decoding: bytes), bytes, leafHash: leafHash, create: nil)
+        }
         return decoded
+    }
+
+    /// The whole entry of a decoded position: decoded again from its bytes when only the fields
+    /// of a ``PreparedCreate`` were built.
+    static func complete(_ entry: JournalEntry, bytes: Data, prepared: PreparedCreate?) throws -> JournalEntry {
+        prepared == nil ? entry : try JournalEntry(decoding: bytes)
     }
 
     /// Applies a bundle's positions in one transaction: journal, records and knowledge together.
@@ -233,7 +256,7 @@ extension StoreTransaction {
         // How many changes this bundle holds per record: a create that is its record's only
         // change here, for a record this node does not have, needs no merge at all.
         var changesPerRecord: [RecordID: Int] = [:]
-        for case .entry(let e, _, _) in decoded { changesPerRecord[e.recordID, default: 0] += 1 }
+        for case .entry(let e, _, _, _) in decoded { changesPerRecord[e.recordID, default: 0] += 1 }
         // Records this node lacks, learnt once by the admission check and reused by the fast path.
         var absent: Set<RecordID> = []
         let refusedRecords = try sharing.map {
@@ -299,7 +322,7 @@ extension StoreTransaction {
                 }
                 let reason = "'\(peer)' says this record left this node's scope"
                 if try purge(id, peer: peer, reason: reason) { report.purged += 1 }
-            case .entry(let entry, let bytes, let leafHash):
+            case .entry(let entry, let bytes, let leafHash, let prepared):
                 if !mayForward(entry.origin) {
                     let reason = "'\(peer)' may not relay entries written by '\(entry.origin)' (changes flow along the node tree)"
                     try refuse(entry.dot, recordID: entry.recordID, reason: reason)
@@ -350,15 +373,15 @@ extension StoreTransaction {
                     try flagClockSkew(origin: entry.origin, hlc: entry.hlc)
                     if !report.clockSkewOrigins.contains(entry.origin) { report.clockSkewOrigins.append(entry.origin) }
                 }
-                if entry.op == .create, changesPerRecord[entry.recordID] == 1, states[entry.recordID] == nil,
+                if let prepared, changesPerRecord[entry.recordID] == 1, states[entry.recordID] == nil,
                     try sharing != nil ? absent.contains(entry.recordID) : !exists(entry.recordID)
                 {
-                    if let refusal = RecordState.check(entry) {
+                    if let refusal = prepared.refusal {
                         try refuse(entry.dot, recordID: entry.recordID, reason: refusal.description)
                         report.refused.append("\(entry.dot): \(refusal)")
                         continue
                     }
-                    try saveSingleCreate(entry, basePosition: pos)
+                    try saveSingleCreate(entry, prepared, basePosition: pos)
                     singleCreates += 1
                     report.applied += 1
                     continue
@@ -373,7 +396,7 @@ extension StoreTransaction {
                     state = RecordState(id: entry.recordID, kind: entry.kind)
                     isNew = true
                 }
-                if let refusal = state.apply(entry) {
+                if let refusal = state.apply(try NodeStore.complete(entry, bytes: bytes, prepared: prepared)) {
                     try refuse(entry.dot, recordID: entry.recordID, reason: refusal.description)
                     report.refused.append("\(entry.dot): \(refusal)")
                     continue
@@ -410,12 +433,12 @@ extension StoreTransaction {
         }
         // The common case, a new record's only change, is judged from the entry alone.
         var others: [RecordID: [JournalEntry]] = [:]
-        for case .entry(let e, _, _) in decoded {
-            if e.op == .create, changesPerRecord[e.recordID] == 1, try !exists(e.recordID) {
+        for case .entry(let e, let bytes, _, let prepared) in decoded {
+            if let prepared, changesPerRecord[e.recordID] == 1, try !exists(e.recordID) {
                 absent.insert(e.recordID)
-                judge(e.recordID, RecordFacts(create: e))
+                judge(e.recordID, prepared.facts)
             } else {
-                others[e.recordID, default: []].append(e)
+                others[e.recordID, default: []].append(try NodeStore.complete(e, bytes: bytes, prepared: prepared))
             }
         }
         for (id, list) in others {

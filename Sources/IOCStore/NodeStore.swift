@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import IOCModel
+import IOCSharing
 import IOCSync
 import Synchronization
 
@@ -37,6 +38,8 @@ public final class NodeStore: Sendable {
     public let nodeID: String
     public let configuration: Configuration
     let pool: DatabasePool
+    /// Keeps the write-ahead log short without stopping the writer (see ``WALCheckpointer``).
+    let checkpointer: WALCheckpointer
     let clock: Mutex<HLClock>
     /// Last id timestamp and its sequence: ids are strictly increasing within this node.
     let idState = Mutex<(milliseconds: UInt64, sequence: UInt16)>((0, 0))
@@ -51,9 +54,12 @@ public final class NodeStore: Sendable {
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(10)
         let durable = configuration.durableCommits
+        let checkpointer = WALCheckpointer(path: configuration.path)
+        self.checkpointer = checkpointer
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = \(durable ? "FULL" : "NORMAL")")
             try db.execute(sql: "PRAGMA cache_size = -65536")
+            if let connection = db.sqliteConnection { checkpointer.install(on: connection) }
         }
         do {
             pool = try DatabasePool(path: configuration.path, configuration: config)
@@ -196,7 +202,7 @@ public struct StoreTransaction {
     @discardableResult
     func appendJournal(entry: JournalEntry, blob: Data, leafHash: Data) throws -> Int64 {
         try statements.journalInsert.run(
-            .text(entry.origin), .int(Int64(entry.seq)), .blob(Data(entry.recordID.bytes)), .text(entry.kind),
+            .text(entry.origin), .int(Int64(entry.seq)), .id(entry.recordID), .text(entry.kind),
             .int(Int64(bitPattern: entry.hlc.rawValue)), .blob(blob), .blob(leafHash))
         return db.lastInsertedRowID
     }
@@ -216,24 +222,22 @@ public struct StoreTransaction {
 
     /// Saves a record that consists of one create: its fields are the entry's body, so the row's
     /// columns come straight from it, with no record state built or stored.
-    func saveSingleCreate(_ entry: JournalEntry, basePosition: Int64) throws {
-        let body = entry.body
-        let columns = DerivedColumns(
-            kind: entry.kind, value: { body[$0].flatMap { $0.isNull ? nil : $0 } },
-            deleted: body[JournalEntry.deletedKey] == .bool(true), conflicted: false)
-        try write(id: entry.recordID, kind: entry.kind, columns: columns, updatedHLC: entry.hlc, state: nil, basePosition: basePosition)
+    func saveSingleCreate(_ entry: JournalEntry, _ prepared: NodeStore.PreparedCreate, basePosition: Int64) throws {
+        try write(
+            id: entry.recordID, kind: entry.kind, columns: prepared.columns, updatedHLC: entry.hlc, state: nil,
+            basePosition: basePosition)
     }
 
     func exists(_ id: RecordID) throws -> Bool {
-        try statements.recordExists.run(.blob(Data(id.bytes)))
+        try statements.recordExists.run(.id(id))
     }
 
     private func write(
         id: RecordID, kind: String, columns c: DerivedColumns, updatedHLC: HLC, state: Data?, basePosition: Int64?
     ) throws {
         try statements.recordUpsert.run(
-            .blob(Data(id.bytes)), .text(kind), .text(c.unit), .text(c.status), .text(c.category), .int(c.ts), .int(c.dueAt),
-            .int(c.doneAt), .text(c.assignedUnit), .blob(c.refID.map { Data($0.bytes) }), .bool(c.warned), .text(c.origin),
+            .id(id), .text(kind), .text(c.unit), .text(c.status), .text(c.category), .int(c.ts), .int(c.dueAt),
+            .int(c.doneAt), .text(c.assignedUnit), .id(c.refID), .bool(c.warned), .text(c.origin),
             .bool(c.deleted), .bool(c.conflicted), .int(Int64(bitPattern: updatedHLC.rawValue)), .blob(state), .int(basePosition))
     }
 }
@@ -268,8 +272,47 @@ final class PreparedStatements {
     }
 }
 
+extension NodeStore {
+    /// What the writer needs from a create that may turn out to be its record's only change:
+    /// the row's columns, the facts the sharing re-check judges and the state machine's verdict.
+    /// All pure, so the decode core computes them while the writer applies the bundle before.
+    public struct PreparedCreate: Sendable, Equatable {
+        let columns: DerivedColumns
+        let facts: RecordFacts
+        let refusal: MergeRefusal?
+
+        /// The body fields the three are derived from, per kind: learnt by asking the derivations
+        /// themselves with every field absent (so every fallback is asked too), never listed by
+        /// hand where it could drift from them.
+        static func fields(kind: String) -> Set<String> {
+            if let known = fieldsOfKnownKinds[kind] { return known }
+            return askedFields(kind: kind)
+        }
+
+        private static let fieldsOfKnownKinds: [String: Set<String>] = Dictionary(
+            uniqueKeysWithValues: RecordKind.allCases.map { ($0.rawValue, askedFields(kind: $0.rawValue)) })
+
+        static func askedFields(kind: String) -> Set<String> {
+            // `check` reads a create's status; `deleted` its marker.
+            var asked: Set<String> = ["status", JournalEntry.deletedKey]
+            _ = DerivedColumns(kind: kind, value: { asked.insert($0); return nil }, deleted: false, conflicted: false)
+            _ = RecordFacts(kind: kind, fallbackOrigin: "", value: { asked.insert($0); return nil })
+            return asked
+        }
+
+        init(_ entry: JournalEntry) {
+            let body = entry.body
+            columns = DerivedColumns(
+                kind: entry.kind, value: { body[$0].flatMap { $0.isNull ? nil : $0 } },
+                deleted: body[JournalEntry.deletedKey] == .bool(true), conflicted: false)
+            facts = RecordFacts(create: entry)
+            refusal = RecordState.check(entry)
+        }
+    }
+}
+
 /// Columns derived from a record state for filtering and summaries.
-struct DerivedColumns {
+struct DerivedColumns: Sendable, Equatable {
     var unit: String?
     var status: String?
     var category: String?

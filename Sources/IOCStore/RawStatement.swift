@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import IOCModel
 
 /// Binds and runs a prepared statement through SQLite's C API. A catch-up writes hundreds of
 /// thousands of rows, and GRDB's `StatementArguments` box every value (an allocation and a
@@ -9,7 +10,6 @@ import GRDBSQLite
 struct RawStatement {
     let statement: Statement
     private var handle: OpaquePointer { statement.sqliteStatement }
-    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
     init(_ statement: Statement) { self.statement = statement }
 
@@ -17,27 +17,31 @@ struct RawStatement {
     /// it. Returns whether it produced a row (for `SELECT 1 …` probes).
     @discardableResult
     func run(_ values: RawValue...) throws -> Bool {
-        try bind(values)
-        let step = sqlite3_step(handle)
+        sqlite3_reset(handle)
         defer { finish() }
-        switch step {
-        case SQLITE_ROW: return true
-        case SQLITE_DONE: return false
-        default: throw error(step)
+        return try bound(values[...], at: 1) {
+            let step = sqlite3_step(handle)
+            switch step {
+            case SQLITE_ROW: return true
+            case SQLITE_DONE: return false
+            default: throw error(step)
+            }
         }
     }
 
     /// Binds `values` and hands each result row to `body` until it returns false or rows run out.
     func forEachRow(_ values: RawValue..., body: (RawRow) throws -> Bool) throws {
-        try bind(values)
+        sqlite3_reset(handle)
         defer { finish() }
-        while true {
-            let step = sqlite3_step(handle)
-            guard step == SQLITE_ROW else {
-                if step == SQLITE_DONE { return }
-                throw error(step)
+        try bound(values[...], at: 1) {
+            while true {
+                let step = sqlite3_step(handle)
+                guard step == SQLITE_ROW else {
+                    if step == SQLITE_DONE { return }
+                    throw error(step)
+                }
+                guard try body(RawRow(handle: handle)) else { return }
             }
-            guard try body(RawRow(handle: handle)) else { return }
         }
     }
 
@@ -46,24 +50,36 @@ struct RawStatement {
         sqlite3_clear_bindings(handle)
     }
 
-    private func bind(_ values: [RawValue]) throws {
+    /// Binds `values` from parameter `index` on, then runs `body`. Texts, blobs and ids are bound
+    /// in place (`SQLITE_STATIC`, a nil destructor), each inside the scope of its own buffer, with `body` innermost:
+    /// SQLite reads them only while stepping, so a 1 KB journal entry is not copied per row.
+    /// ``finish()`` clears the bindings before any buffer can be reused.
+    private func bound<R>(_ values: ArraySlice<RawValue>, at index: Int32, _ body: () throws -> R) throws -> R {
+        guard let value = values.first else { return try body() }
         let h = handle
-        sqlite3_reset(h)
-        for (i, v) in values.enumerated() {
-            let index = Int32(i + 1)
-            let code: Int32
-            switch v {
-            case .null: code = sqlite3_bind_null(h, index)
-            case .int(let n): code = sqlite3_bind_int64(h, index, n)
-            case .text(let s):
-                var s = s
-                code = s.withUTF8 { sqlite3_bind_text(h, index, $0.baseAddress, Int32($0.count), Self.transient) }
-            case .blob(let d):
-                code = d.withUnsafeBytes { sqlite3_bind_blob(h, index, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32($0.count), Self.transient) }
-            }
-            guard code == SQLITE_OK else { throw error(code) }
+        let rest = values.dropFirst()
+        func check(_ code: Int32) throws { guard code == SQLITE_OK else { throw error(code) } }
+        func blob(_ p: UnsafeRawBufferPointer) throws -> R {
+            try check(sqlite3_bind_blob(h, index, p.baseAddress ?? Self.empty, Int32(p.count), nil))
+            return try bound(rest, at: index + 1, body)
         }
+        switch value {
+        case .null: try check(sqlite3_bind_null(h, index))
+        case .int(let n): try check(sqlite3_bind_int64(h, index, n))
+        case .text(var s):
+            return try s.withUTF8 { p in
+                let start = p.baseAddress.map(UnsafeRawPointer.init) ?? Self.empty
+                try check(sqlite3_bind_text(h, index, start.assumingMemoryBound(to: CChar.self), Int32(p.count), nil))
+                return try bound(rest, at: index + 1, body)
+            }
+        case .blob(let d): return try d.withUnsafeBytes(blob)
+        case .id(let id): return try id.withUnsafeBytes(blob)
+        }
+        return try bound(rest, at: index + 1, body)
     }
+
+    /// A valid address for an empty text or blob (a nil pointer would bind NULL instead).
+    private static var empty: UnsafeRawPointer { UnsafeRawPointer(bitPattern: 1)! }
 
     private func error(_ code: Int32) -> DatabaseError {
         let message = sqlite3_db_handle(handle).flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) }
@@ -77,11 +93,14 @@ enum RawValue {
     case int(Int64)
     case text(String)
     case blob(Data)
+    /// A record id as its 16 bytes, bound without allocating.
+    case id(RecordID)
 
     static func text(_ s: String?) -> RawValue { s.map(RawValue.text) ?? .null }
     static func int(_ n: Int64?) -> RawValue { n.map(RawValue.int) ?? .null }
     static func bool(_ b: Bool) -> RawValue { .int(b ? 1 : 0) }
     static func blob(_ d: Data?) -> RawValue { d.map(RawValue.blob) ?? .null }
+    static func id(_ r: RecordID?) -> RawValue { r.map(RawValue.id) ?? .null }
 }
 
 /// The current row of a ``RawStatement``, valid only inside its `forEachRow` body.

@@ -203,6 +203,47 @@ public struct BinaryReader {
         }
     }
 
+    /// Reads a string and checks that it is UTF-8, building nothing.
+    public mutating func skipString() throws(DecodeError) {
+        let b = try take(try length())
+        do { _ = try UTF8Span(validating: b.span) } catch { throw DecodeError("string is not valid UTF-8") }
+    }
+
+    /// Checks a value exactly as ``value(depth:)`` would (tags, lengths, nesting, UTF-8) and
+    /// builds nothing: for fields a receiver stores verbatim but does not look at.
+    public mutating func skipValue(depth: Int = 0) throws(DecodeError) {
+        guard depth < Self.depthMax else { throw DecodeError("values nested too deeply") }
+        switch try u8() {
+        case 0, 1, 2: return
+        case 3: _ = try svarint()
+        case 4: _ = try take(8)
+        case 5: try skipString()
+        case 6:
+            let n = try length(max: remaining)
+            for _ in 0..<n { try skipValue(depth: depth + 1) }
+        case 7:
+            let n = try length(max: remaining)
+            for _ in 0..<n {
+                try skipString()
+                try skipValue(depth: depth + 1)
+            }
+        case let t: throw DecodeError("unknown value tag \(t)")
+        }
+    }
+
+    /// The members of an object whose key is in `keeping`; the others are checked by
+    /// ``skipValue(depth:)`` and dropped, so the same bytes fail here exactly when they fail in
+    /// ``object(depth:)``.
+    public mutating func object(depth: Int = 0, keeping: Set<String>) throws(DecodeError) -> [String: JSONValue] {
+        let n = try length(max: remaining)
+        var o: [String: JSONValue] = [:]
+        for _ in 0..<n {
+            let k = try string()
+            if keeping.contains(k) { o[k] = try value(depth: depth) } else { try skipValue(depth: depth) }
+        }
+        return o
+    }
+
     public mutating func object(depth: Int = 0) throws(DecodeError) -> [String: JSONValue] {
         let n = try length(max: remaining)
         var o: [String: JSONValue] = [:]

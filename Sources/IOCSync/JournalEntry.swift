@@ -72,9 +72,19 @@ public struct JournalEntry: Sendable, Hashable {
 
     /// Decodes entry bytes; any trailing bytes are kept as ``extensions``.
     public init(decoding bytes: some Collection<UInt8>) throws(DecodeError) {
+        try self.init(decoding: bytes, fields: { _ in nil })
+    }
+
+    /// Decodes the header and, when `fields` names a set for it, only those body fields: the
+    /// rest are checked (tags, nesting, UTF-8) but not built, so the same bytes fail here exactly
+    /// when they fail in ``init(decoding:)``. For a receiver that keeps an entry's bytes verbatim
+    /// and reads a few fields of it; the body is then partial, and whoever needs all of it
+    /// decodes the bytes again.
+    public init(decoding bytes: some Collection<UInt8>, fields: (EntryHeader) -> Set<String>?) throws(DecodeError) {
         var r = BinaryReader(Array(bytes))
         let header = try EntryHeader.read(&r)
-        let body = try r.object()
+        let body: [String: JSONValue]
+        if let keep = fields(header) { body = try r.object(keeping: keep) } else { body = try r.object() }
         self.init(
             origin: header.origin, seq: header.seq, hlc: header.hlc, recordID: header.recordID, kind: header.kind,
             op: header.op, context: header.context, body: body, extensions: Array(try r.take(r.remaining)))

@@ -175,3 +175,74 @@ extension Collection<UInt8> {
         }
     }
 }
+
+/// `JournalEntry(decoding:fields:)` builds only the fields asked for and checks the rest without
+/// building it. A receiver relies on both halves: the kept fields equal the full decode's, and
+/// the same bytes are refused by both decoders or by neither.
+@Suite struct PartialEntryDecodeTests {
+    static let entry = JournalEntry(
+        origin: "hai-chau", seq: 7, hlc: HLC(rawValue: 1 << 20), recordID: RecordID("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")!,
+        kind: "field_report", op: .create, context: VersionVector(),
+        body: [
+            "status": .string("new"), "unit": .string("20194"), "category": .string("ngập úng"),
+            "description": .string("Nước ngập sâu 0,5 m trên đường Nguyễn Văn Linh, xe máy chết máy hàng loạt."),
+            "location": .object(["lat": .double(16.06), "lng": .double(108.22), "tags": .array([.string("đường"), .null, .bool(true)])]),
+            "photos": .array([.int(-3), .int(1 << 40)]),
+        ])
+
+    @Test func keptFieldsEqualTheFullDecode() throws {
+        let bytes = Self.entry.encoded()
+        let keep: Set<String> = ["status", "unit", "location", "absent"]
+        let partial = try JournalEntry(decoding: bytes) { _ in keep }
+        let full = try JournalEntry(decoding: bytes)
+        #expect(full == Self.entry)
+        #expect(partial.body == full.body.filter { keep.contains($0.key) })
+        #expect(partial.header == full.header)
+        #expect(partial.extensions == full.extensions)
+        // `nil` asks for the whole body.
+        #expect(try JournalEntry(decoding: bytes) { _ in nil } == full)
+    }
+
+    @Test func bothDecodersRefuseTheSameBytes() {
+        let valid = Self.entry.encoded()
+        var rng = SeededRandom(seed: 23)
+        var refused = 0
+        for round in 0..<3000 {
+            var bytes = valid
+            // One to three byte changes, anywhere: tags, lengths, varints and UTF-8 alike.
+            for _ in 0...Int.random(in: 0...2, using: &rng) {
+                bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            }
+            if round % 7 == 0 { bytes.removeLast(Int.random(in: 1...20, using: &rng)) }
+            let full = Result { try JournalEntry(decoding: bytes) }
+            let partial = Result { try JournalEntry(decoding: bytes) { _ in ["status"] } }
+            switch (full, partial) {
+            case (.success(let f), .success(let p)):
+                #expect(p.body == f.body.filter { $0.key == "status" }, "round \(round)")
+            case (.failure, .failure):
+                refused += 1
+            default:
+                Issue.record("round \(round): full \(full), partial \(partial)")
+            }
+        }
+        // The mutations must exercise refusal, or this test proves nothing.
+        #expect(refused > 500)
+    }
+
+    @Test func skippedStringsAreStillCheckedForUTF8() {
+        var w = BinaryWriter()
+        w.uvarint(1)
+        w.string("description")
+        w.u8(5)
+        w.blob([0x4E, 0xC3, 0x28])  // malformed UTF-8 in a field nobody asked for
+        var r = BinaryReader(w.bytes)
+        #expect(throws: DecodeError.self) { try r.object(keeping: ["status"]) }
+        var deep = BinaryWriter()
+        deep.uvarint(1)
+        deep.string("x")
+        for _ in 0..<40 { deep.u8(6); deep.uvarint(1) }
+        deep.u8(0)
+        var nested = BinaryReader(deep.bytes)
+        #expect(throws: DecodeError.self) { try nested.object(keeping: []) }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import IOCModel
+@testable import IOCStore
+import IOCSync
+import Testing
+
+/// A receiver decodes a create only for the fields its row, sharing facts and state-machine
+/// check are derived from (``NodeStore/PreparedCreate/fields(kind:)``). These tests fill every
+/// such field, plus fields nobody derives from, and require the same result from the partial
+/// decode as from the whole body: a derivation that starts reading a field the list misses fails here.
+@Suite struct PreparedCreateTests {
+    static func body(kind: String) -> [String: JSONValue] {
+        var body: [String: JSONValue] = [
+            "description": .string("Cây xanh gãy đổ chắn ngang đường Lê Duẩn, phường Hải Châu."),
+            "reporterPhone": .string("0905 123 456"),
+            "location": .object(["lat": .double(16.07), "lng": .double(108.22)]),
+        ]
+        for field in NodeStore.PreparedCreate.askedFields(kind: kind) {
+            switch field {
+            case JournalEntry.deletedKey: continue
+            case "status":
+                let initial = RecordKind(rawValue: kind)?.lifecycle?.initialStates.sorted().first
+                body[field] = initial.map(JSONValue.string) ?? .string("new")
+            case "areaUnits": body[field] = .array([.string("20194"), .string("20197")])
+            case "reportId", "stationId", "sourceRef": body[field] = .string("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
+            case let f where f.hasSuffix("At") || f == RecordKind(rawValue: kind)?.schema.timeField:
+                body[field] = .string("2026-11-28T08:30:00Z")
+            default: body[field] = .string("\(field)-giá trị")
+            }
+        }
+        return body
+    }
+
+    @Test(arguments: RecordKind.allCases.map(\.rawValue) + ["future_kind"])
+    func partialDecodeDerivesWhatTheWholeBodyDoes(kind: String) throws {
+        let entry = JournalEntry(
+            origin: "hai-chau", seq: 1, hlc: HLC(rawValue: 1 << 30), recordID: RecordID("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c")!,
+            kind: kind, op: .create, context: VersionVector(), body: Self.body(kind: kind))
+        let bytes = entry.encoded()
+        let partial = try JournalEntry(decoding: bytes) { NodeStore.PreparedCreate.fields(kind: $0.kind) }
+        #expect(partial.body.count < entry.body.count, "the partial decode should leave fields out")
+        let fromPartial = NodeStore.PreparedCreate(partial)
+        let fromWhole = NodeStore.PreparedCreate(entry)
+        #expect(fromPartial == fromWhole)
+        #expect(fromWhole.columns.unit == "unit-giá trị")
+    }
+
+    @Test func decodeKeepsWholeBodiesForRecordsChangedTwiceInABundle() throws {
+        let id = RecordID("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5d")!
+        let create = JournalEntry(
+            origin: "hai-chau", seq: 1, hlc: HLC(rawValue: 1 << 30), recordID: id, kind: "field_report", op: .create,
+            context: VersionVector(), body: Self.body(kind: "field_report"))
+        let lone = JournalEntry(
+            origin: "hai-chau", seq: 2, hlc: HLC(rawValue: 1 << 31), recordID: RecordID("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5e")!,
+            kind: "field_report", op: .create, context: VersionVector(), body: Self.body(kind: "field_report"))
+        var update = create
+        update.seq = 3
+        update.op = .update
+        update.body = ["description": .string("Đã dọn xong.")]
+        let decoded = try NodeStore.decode([.entry(create.encoded()), .entry(lone.encoded()), .entry(update.encoded())], limits: .default)
+        guard case .entry(let first, _, _, let firstPrepared) = decoded[0], case .entry(let second, _, _, let secondPrepared) = decoded[1]
+        else { Issue.record("expected entries"); return }
+        #expect(firstPrepared == nil && first == create, "a create merged in the same bundle is decoded whole")
+        #expect(secondPrepared != nil && second.body.count < lone.body.count, "a lone create is decoded for its fields only")
+    }
+}

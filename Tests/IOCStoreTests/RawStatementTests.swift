@@ -1,0 +1,63 @@
+import Foundation
+import GRDB
+import IOCModel
+@testable import IOCStore
+import Testing
+
+/// `RawStatement` binds texts, blobs and ids in place (no copy). These tests pin what a value
+/// reads back as, so a binding shortcut cannot turn an empty text into NULL or leak a value into
+/// the next row.
+@Suite struct RawStatementTests {
+    private func withTable<T>(_ body: (Database, RawStatement) throws -> T) throws -> T {
+        let queue = try DatabaseQueue()
+        return try queue.write { db in
+            try db.execute(sql: "CREATE TABLE t(n INTEGER PRIMARY KEY, a TEXT, b BLOB, c BLOB, d INTEGER)")
+            let insert = RawStatement(try db.cachedStatement(sql: "INSERT INTO t(n, a, b, c, d) VALUES (?, ?, ?, ?, ?)"))
+            return try body(db, insert)
+        }
+    }
+
+    @Test func emptyTextAndBlobStayEmptyNotNull() throws {
+        try withTable { db, insert in
+            try insert.run(.int(1), .text(""), .blob(Data()), .id(nil), .int(nil))
+            let row = try #require(try Row.fetchOne(db, sql: "SELECT typeof(a), a, typeof(b), length(b), typeof(c), typeof(d) FROM t"))
+            #expect(row[0] as String == "text")
+            #expect(row[1] as String == "")
+            #expect(row[2] as String == "blob")
+            #expect(row[3] as Int == 0)
+            #expect(row[4] as String == "null")
+            #expect(row[5] as String == "null")
+        }
+    }
+
+    @Test func valuesRoundTripByteForByte() throws {
+        let text = "Ngập sâu 0,5 m trên đường Nguyễn Văn Linh, phường Hải Châu — cần hỗ trợ khẩn cấp."
+        let blob = Data((0..<1200).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let id = try #require(RecordID("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"))
+        try withTable { db, insert in
+            try insert.run(.int(1), .text(text), .blob(blob), .id(id), .int(42))
+            let row = try #require(try Row.fetchOne(db, sql: "SELECT a, b, c, d FROM t"))
+            #expect(row[0] as String == text)
+            #expect(row[1] as Data == blob)
+            #expect(row[2] as Data == Data(id.bytes))
+            #expect(row[3] as Int64 == 42)
+        }
+    }
+
+    @Test func eachRunBindsOnlyItsOwnValues() throws {
+        try withTable { db, insert in
+            try insert.run(.int(1), .text("phường Thạch Thang"), .blob(Data([1, 2, 3])), .id(RecordID("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")), .int(7))
+            try insert.run(.int(2), .text(nil), .blob(nil), .id(nil), .int(nil))
+            let nulls = try Int.fetchOne(db, sql: "SELECT count(*) FROM t WHERE n = 2 AND a IS NULL AND b IS NULL AND c IS NULL AND d IS NULL")
+            #expect(nulls == 1)
+            let probe = RawStatement(try db.cachedStatement(sql: "SELECT a FROM t WHERE b = ? OR n = ? ORDER BY n"))
+            var seen: [String?] = []
+            try probe.forEachRow(.blob(Data([1, 2, 3])), .int(2)) { row in
+                seen.append(row.text(0))
+                return true
+            }
+            #expect(seen == ["phường Thạch Thang", nil])
+            #expect(try probe.run(.blob(Data([9])), .int(99)) == false)
+        }
+    }
+}
