@@ -126,7 +126,7 @@ extension NodeStore {
         /// create that is its record's only change in the bundle also carries what the writer
         /// derives from it, and then its `body` holds only the fields that took (the rest were
         /// checked, not built): ``NodeStore/complete(_:bytes:prepared:)`` gives the whole entry.
-        case entry(JournalEntry, Data, leafHash: Data, create: PreparedCreate?)
+        case entry(JournalEntry, [UInt8], leafHash: [UInt8], create: PreparedCreate?)
         case withheld(String, UInt64, [UInt8])
         case purge(RecordID)
     }
@@ -148,7 +148,7 @@ extension NodeStore {
                 changes[entry.recordID, default: 0] += 1
                 decoded.append(
                     .entry(
-                        entry, Data(bytes), leafHash: Data(JournalEntry.leafHash(bytes)),
+                        entry, bytes, leafHash: JournalEntry.leafHash(bytes),
                         create: entry.op == .create ? PreparedCreate(entry) : nil))
             case .withheld(let o, let s, let h):
                 guard h.count == 32, s > 0, !o.isEmpty else { throw DecodeError("malformed withheld position") }
@@ -167,7 +167,7 @@ extension NodeStore {
 
     /// The whole entry of a decoded position: decoded again from its bytes when only the fields
     /// of a ``PreparedCreate`` were built.
-    static func complete(_ entry: JournalEntry, bytes: Data, prepared: PreparedCreate?) throws -> JournalEntry {
+    static func complete(_ entry: JournalEntry, bytes: [UInt8], prepared: PreparedCreate?) throws -> JournalEntry {
         prepared == nil ? entry : try JournalEntry(decoding: bytes)
     }
 
@@ -271,7 +271,7 @@ extension StoreTransaction {
             return verdict
         }
         var singleCreates = 0
-        func place(_ origin: String, _ seq: UInt64, leafHash: Data?) throws -> Placement {
+        func place(_ origin: String, _ seq: UInt64, leafHash: [UInt8]?) throws -> Placement {
             let k = try known[origin] ?? knowledge(of: origin)
             known[origin] = k
             if seq <= k {
@@ -284,7 +284,7 @@ extension StoreTransaction {
                     report.duplicates += 1
                     return .duplicate
                 }
-                return (row[1] as Data) == leafHash ? .backfill : .mismatch
+                return (row[1] as Data).elementsEqual(leafHash) ? .backfill : .mismatch
             }
             if origin == nodeID { return .ownOrigin }
             if seq > k + 1 {
@@ -294,10 +294,10 @@ extension StoreTransaction {
             known[origin] = seq
             return .next
         }
-        func keepHashOnly(_ entry: JournalEntry, _ leafHash: Data, reason: String) throws {
+        func keepHashOnly(_ entry: JournalEntry, _ leafHash: [UInt8], reason: String) throws {
             try db.cachedStatement(
                 sql: "INSERT INTO journal(origin, seq, leaf_hash) VALUES (?, ?, ?)"
-            ).execute(arguments: [entry.origin, Int64(entry.seq), leafHash])
+            ).execute(arguments: [entry.origin, Int64(entry.seq), Data(leafHash)])
             try refuse(entry.dot, recordID: entry.recordID, reason: reason)
             report.refused.append("\(entry.dot): \(reason)")
         }
@@ -361,7 +361,7 @@ extension StoreTransaction {
                     try db.cachedStatement(
                         sql: "UPDATE journal SET bytes = ?, record_id = ?, kind = ?, hlc = ? WHERE origin = ? AND seq = ?"
                     ).execute(arguments: [
-                        bytes, Data(entry.recordID.bytes), entry.kind, Int64(bitPattern: entry.hlc.rawValue), entry.origin,
+                        Data(bytes), Data(entry.recordID.bytes), entry.kind, Int64(bitPattern: entry.hlc.rawValue), entry.origin,
                         Int64(entry.seq),
                     ])
                     pos = try Int64.fetchOne(

@@ -196,14 +196,14 @@ public struct StoreTransaction {
     /// Appends an entry to the journal; returns its position.
     @discardableResult
     func appendJournal(entry: JournalEntry, bytes: [UInt8]) throws -> Int64 {
-        try appendJournal(entry: entry, blob: Data(bytes), leafHash: Data(JournalEntry.leafHash(bytes)))
+        try appendJournal(entry: entry, blob: bytes, leafHash: JournalEntry.leafHash(bytes))
     }
 
     @discardableResult
-    func appendJournal(entry: JournalEntry, blob: Data, leafHash: Data) throws -> Int64 {
+    func appendJournal(entry: JournalEntry, blob: [UInt8], leafHash: [UInt8]) throws -> Int64 {
         try statements.journalInsert.run(
             .text(entry.origin), .int(Int64(entry.seq)), .id(entry.recordID), .text(entry.kind),
-            .int(Int64(bitPattern: entry.hlc.rawValue)), .blob(blob), .blob(leafHash))
+            .int(Int64(bitPattern: entry.hlc.rawValue)), .bytes(blob), .bytes(leafHash))
         return db.lastInsertedRowID
     }
 
@@ -284,13 +284,13 @@ extension NodeStore {
         /// The body fields the three are derived from, per kind: learnt by asking the derivations
         /// themselves with every field absent (so every fallback is asked too), never listed by
         /// hand where it could drift from them.
-        static func fields(kind: String) -> Set<String> {
+        static func fields(kind: String) -> FieldSelection {
             if let known = fieldsOfKnownKinds[kind] { return known }
-            return askedFields(kind: kind)
+            return FieldSelection(askedFields(kind: kind))
         }
 
-        private static let fieldsOfKnownKinds: [String: Set<String>] = Dictionary(
-            uniqueKeysWithValues: RecordKind.allCases.map { ($0.rawValue, askedFields(kind: $0.rawValue)) })
+        private static let fieldsOfKnownKinds: [String: FieldSelection] = Dictionary(
+            uniqueKeysWithValues: RecordKind.allCases.map { ($0.rawValue, FieldSelection(askedFields(kind: $0.rawValue))) })
 
         static func askedFields(kind: String) -> Set<String> {
             // `check` reads a create's status; `deleted` its marker.

@@ -73,6 +73,7 @@ struct RawStatement {
                 return try bound(rest, at: index + 1, body)
             }
         case .blob(let d): return try d.withUnsafeBytes(blob)
+        case .bytes(let a): return try a.withUnsafeBytes(blob)
         case .id(let id): return try id.withUnsafeBytes(blob)
         }
         return try bound(rest, at: index + 1, body)
@@ -93,6 +94,8 @@ enum RawValue {
     case int(Int64)
     case text(String)
     case blob(Data)
+    /// A blob from an array (a received entry as it came off the wire: no copy into `Data`).
+    case bytes([UInt8])
     /// A record id as its 16 bytes, bound without allocating.
     case id(RecordID)
 

@@ -231,15 +231,26 @@ public struct BinaryReader {
         }
     }
 
-    /// The members of an object whose key is in `keeping`; the others are checked by
+    /// The members of an object whose key `keeping` selects; the others are checked by
     /// ``skipValue(depth:)`` and dropped, so the same bytes fail here exactly when they fail in
-    /// ``object(depth:)``.
-    public mutating func object(depth: Int = 0, keeping: Set<String>) throws(DecodeError) -> [String: JSONValue] {
+    /// ``object(depth:)``. Keys are matched as bytes, without building or hashing a string:
+    /// writers emit them sorted, so one forward walk over the (sorted) selection finds them, and
+    /// keys out of order (a foreign writer) only restart the walk.
+    public mutating func object(depth: Int = 0, keeping: FieldSelection) throws(DecodeError) -> [String: JSONValue] {
         let n = try length(max: remaining)
         var o: [String: JSONValue] = [:]
-        for _ in 0..<n {
-            let k = try string()
-            if keeping.contains(k) { o[k] = try value(depth: depth) } else { try skipValue(depth: depth) }
+        var next = 0
+        var previous: ArraySlice<UInt8> = []
+        for i in 0..<n {
+            let key = try take(try length())
+            do { _ = try UTF8Span(validating: key.span) } catch { throw DecodeError("string is not valid UTF-8") }
+            if i > 0, !previous.lexicographicallyPrecedes(key) { next = 0 }
+            previous = key
+            if let found = keeping.index(of: key, from: &next) {
+                o[keeping.names[found]] = try value(depth: depth)
+            } else {
+                try skipValue(depth: depth)
+            }
         }
         return o
     }
@@ -253,5 +264,26 @@ public struct BinaryReader {
             o[k] = try value(depth: depth)
         }
         return o
+    }
+}
+
+/// Object keys to keep when decoding part of a body (``BinaryReader/object(depth:keeping:)``),
+/// held as sorted UTF-8 bytes so encoded keys are matched without hashing.
+public struct FieldSelection: Sendable {
+    let keys: [[UInt8]]
+    let names: [String]
+
+    public init(_ names: some Sequence<String>) {
+        let sorted = Set(names).sorted(by: BinaryWriter.utf8Less)
+        self.names = sorted
+        keys = sorted.map { Array($0.utf8) }
+    }
+
+    public func contains(_ name: String) -> Bool { names.contains(name) }
+
+    /// The index of `key`, searching forward from `next` (left at the first key not below it).
+    func index(of key: ArraySlice<UInt8>, from next: inout Int) -> Int? {
+        while next < keys.count, keys[next].lexicographicallyPrecedes(key) { next += 1 }
+        return next < keys.count && keys[next].elementsEqual(key) ? next : nil
     }
 }

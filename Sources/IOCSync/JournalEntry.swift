@@ -80,7 +80,7 @@ public struct JournalEntry: Sendable, Hashable {
     /// when they fail in ``init(decoding:)``. For a receiver that keeps an entry's bytes verbatim
     /// and reads a few fields of it; the body is then partial, and whoever needs all of it
     /// decodes the bytes again.
-    public init(decoding bytes: some Collection<UInt8>, fields: (EntryHeader) -> Set<String>?) throws(DecodeError) {
+    public init(decoding bytes: some Collection<UInt8>, fields: (EntryHeader) -> FieldSelection?) throws(DecodeError) {
         var r = BinaryReader(Array(bytes))
         let header = try EntryHeader.read(&r)
         let body: [String: JSONValue]

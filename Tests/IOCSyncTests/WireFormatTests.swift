@@ -193,7 +193,7 @@ extension Collection<UInt8> {
     @Test func keptFieldsEqualTheFullDecode() throws {
         let bytes = Self.entry.encoded()
         let keep: Set<String> = ["status", "unit", "location", "absent"]
-        let partial = try JournalEntry(decoding: bytes) { _ in keep }
+        let partial = try JournalEntry(decoding: bytes) { _ in FieldSelection(keep) }
         let full = try JournalEntry(decoding: bytes)
         #expect(full == Self.entry)
         #expect(partial.body == full.body.filter { keep.contains($0.key) })
@@ -215,7 +215,7 @@ extension Collection<UInt8> {
             }
             if round % 7 == 0 { bytes.removeLast(Int.random(in: 1...20, using: &rng)) }
             let full = Result { try JournalEntry(decoding: bytes) }
-            let partial = Result { try JournalEntry(decoding: bytes) { _ in ["status"] } }
+            let partial = Result { try JournalEntry(decoding: bytes) { _ in FieldSelection(["status"]) } }
             switch (full, partial) {
             case (.success(let f), .success(let p)):
                 #expect(p.body == f.body.filter { $0.key == "status" }, "round \(round)")
@@ -236,13 +236,38 @@ extension Collection<UInt8> {
         w.u8(5)
         w.blob([0x4E, 0xC3, 0x28])  // malformed UTF-8 in a field nobody asked for
         var r = BinaryReader(w.bytes)
-        #expect(throws: DecodeError.self) { try r.object(keeping: ["status"]) }
+        #expect(throws: DecodeError.self) { try r.object(keeping: FieldSelection(["status"])) }
         var deep = BinaryWriter()
         deep.uvarint(1)
         deep.string("x")
         for _ in 0..<40 { deep.u8(6); deep.uvarint(1) }
         deep.u8(0)
         var nested = BinaryReader(deep.bytes)
-        #expect(throws: DecodeError.self) { try nested.object(keeping: []) }
+        #expect(throws: DecodeError.self) { try nested.object(keeping: FieldSelection([])) }
+    }
+
+    /// Writers sort keys, and the selection is matched in one forward walk; keys from a writer
+    /// that does not sort (or repeats one) must be found all the same, with the full decoder's
+    /// last-one-wins.
+    @Test func keysOutOfOrderOrRepeatedAreFoundAsByTheFullDecoder() throws {
+        let members: [(String, JSONValue)] = [
+            ("unit", .string("20194")), ("status", .string("new")), ("description", .string("Đèn tín hiệu hỏng")),
+            ("category", .string("giao thông")), ("status", .string("assigned")), ("assignedUnit", .string("20197")),
+            ("", .null), ("zz", .int(1)), ("a", .bool(true)),
+        ]
+        var w = BinaryWriter()
+        w.uvarint(UInt64(members.count))
+        for (k, v) in members {
+            w.string(k)
+            w.value(v)
+        }
+        let keep = FieldSelection(["status", "unit", "assignedUnit", "a", ""])
+        var partialReader = BinaryReader(w.bytes)
+        var fullReader = BinaryReader(w.bytes)
+        let partial = try partialReader.object(keeping: keep)
+        let full = try fullReader.object()
+        #expect(partial == full.filter { keep.contains($0.key) })
+        #expect(partial["status"] == .string("assigned"))
+        #expect(partial.count == 5)
     }
 }
