@@ -13,7 +13,7 @@ public struct BundlePipeline: Sendable {
     let snapshot: TrustSnapshot
     let transportPeer: String?
     private var inFlight: [Task<Result<VerifiedBundle, BundleRefusal>, Never>] = []
-    /// The last bundle applied, kept until the next verification task takes it over and frees it.
+    /// The last bundle applied, kept until the next submission hands it to a task that frees it.
     private var applied: [Task<Result<VerifiedBundle, BundleRefusal>, Never>] = []
 
     /// `transportPeer` is the node proven by the TLS client certificate (nil for a file).
@@ -28,18 +28,20 @@ public struct BundlePipeline: Sendable {
     public mutating func submit(_ envelope: [UInt8]) async throws -> [Receipt] {
         let me = receiver.store.nodeID
         let (snapshot, limits, peer) = (self.snapshot, receiver.limits, transportPeer)
+        if !applied.isEmpty {
+            // Freeing an applied bundle (thousands of entries) is work too: done by a task of its
+            // own, off the writer's path, instead of between two applies.
+            Task.detached(priority: .utility) { [applied = self.applied] in _ = applied }
+            applied = []
+        }
         inFlight.append(
-            Task.detached { [applied = self.applied] in
-                // Freeing an applied bundle (thousands of entries) is work too: done here, on
-                // the verifying core, instead of between two applies.
-                _ = applied.count
+            Task.detached {
                 do throws(BundleRefusal) {
                     return .success(try BundleReceiver.verify(envelope, me: me, trust: snapshot, limits: limits, transportPeer: peer))
                 } catch {
                     return .failure(error)
                 }
             })
-        applied = []
         var done: [Receipt] = []
         while inFlight.count > 1 { done.append(try await finishOldest()) }
         return done

@@ -18,8 +18,8 @@ struct RawStatement {
     @discardableResult
     func run(_ values: RawValue...) throws -> Bool {
         sqlite3_reset(handle)
-        defer { finish() }
         return try bound(values[...], at: 1) {
+            defer { finish() }
             let step = sqlite3_step(handle)
             switch step {
             case SQLITE_ROW: return true
@@ -32,8 +32,8 @@ struct RawStatement {
     /// Binds `values` and hands each result row to `body` until it returns false or rows run out.
     func forEachRow(_ values: RawValue..., body: (RawRow) throws -> Bool) throws {
         sqlite3_reset(handle)
-        defer { finish() }
         try bound(values[...], at: 1) {
+            defer { finish() }
             while true {
                 let step = sqlite3_step(handle)
                 guard step == SQLITE_ROW else {
@@ -45,20 +45,30 @@ struct RawStatement {
         }
     }
 
+    /// Resets the statement and drops its bindings: called inside the scopes of the bound
+    /// buffers, so nothing SQLite does afterwards (a trace callback, the next reset) can see a
+    /// pointer whose scope has ended.
     private func finish() {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
     }
 
     /// Binds `values` from parameter `index` on, then runs `body`. Texts, blobs and ids are bound
-    /// in place (`SQLITE_STATIC`, a nil destructor), each inside the scope of its own buffer, with `body` innermost:
-    /// SQLite reads them only while stepping, so a 1 KB journal entry is not copied per row.
-    /// ``finish()`` clears the bindings before any buffer can be reused.
+    /// in place (`SQLITE_STATIC`, a nil destructor), each inside the scope of its own buffer, with
+    /// `body` innermost: SQLite reads them only while stepping, so a 1 KB journal entry is not
+    /// copied per row.
+    /// `body` calls ``finish()`` before the scopes end, as does a failed bind.
     private func bound<R>(_ values: ArraySlice<RawValue>, at index: Int32, _ body: () throws -> R) throws -> R {
         guard let value = values.first else { return try body() }
         let h = handle
         let rest = values.dropFirst()
-        func check(_ code: Int32) throws { guard code == SQLITE_OK else { throw error(code) } }
+        func check(_ code: Int32) throws {
+            guard code == SQLITE_OK else {
+                let failure = error(code)
+                finish()
+                throw failure
+            }
+        }
         func blob(_ p: UnsafeRawBufferPointer) throws -> R {
             try check(sqlite3_bind_blob(h, index, p.baseAddress ?? Self.empty, Int32(p.count), nil))
             return try bound(rest, at: index + 1, body)

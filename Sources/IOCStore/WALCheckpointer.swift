@@ -8,8 +8,9 @@ import Synchronization
 /// on the writer, which then waits for the copy and two fsyncs: during a catch-up that was a
 /// fifth of the writer's time. Here the writer's commit only signals; a PASSIVE checkpoint (it
 /// never blocks the writer or readers) runs on a utility queue. A log that still grows past
-/// ``backstopPages`` (a writer that never pauses) is checkpointed by the writer itself as
-/// before, so the log stays bounded; the frames left to copy then are few.
+/// the backstop (a writer that never pauses) is checkpointed by the writer itself as before, so
+/// the log stays bounded; the frames left to copy then are few. Durability is unchanged: in WAL
+/// mode a checkpoint syncs the log before copying and the database file after.
 final class WALCheckpointer: Sendable {
     /// Log size, in pages, at which the background checkpoint starts (SQLite's default).
     static let thresholdPages: Int32 = 1000
@@ -19,10 +20,18 @@ final class WALCheckpointer: Sendable {
     private let path: String
     private let queue = DispatchQueue(label: "ioc.wal-checkpoint", qos: .utility)
     private let pending = Atomic<Bool>(false)
+    /// The hook's context: SQLite keeps it for the life of each connection, which may outlast
+    /// this object, so it is a small box with a weak reference that is never freed (one per store).
+    private let box: HookBox
     /// Opened on first use, used and closed only on `queue`.
     private let connection = Mutex<OpaquePointer?>(nil)
 
-    init(path: String) { self.path = path }
+    init(path: String, thresholdPages: Int32 = WALCheckpointer.thresholdPages, backstopPages: Int32 = WALCheckpointer.backstopPages) {
+        self.path = path
+        box = HookBox(thresholdPages: thresholdPages, backstopPages: backstopPages)
+        _ = Unmanaged.passRetained(box)  // never released: connections may outlive this object
+        box.target.withLock { $0 = WeakTarget(self) }
+    }
 
     deinit {
         connection.withLock { db in
@@ -32,23 +41,19 @@ final class WALCheckpointer: Sendable {
     }
 
     /// Installs the commit hook on a connection (GRDB's `prepareDatabase`; only the writer ever
-    /// commits, so readers carry it unused).
+    /// commits, so readers carry it unused). It replaces SQLite's own auto-checkpoint hook.
     func install(on db: OpaquePointer) {
-        // SQLite keeps the context for the life of the connection, which may outlast this
-        // object: it gets a small box of its own with a weak reference, kept for good.
-        let box = Unmanaged.passRetained(HookBox(self)).toOpaque()
         sqlite3_wal_hook(db, { context, db, _, pages in
             guard let context, let db else { return SQLITE_OK }
-            if pages >= WALCheckpointer.backstopPages {
+            let box = Unmanaged<HookBox>.fromOpaque(context).takeUnretainedValue()
+            if pages >= box.backstopPages {
                 // As SQLite's own hook: busy means another checkpoint is running; try next commit.
                 _ = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
-                return SQLITE_OK
-            }
-            if pages >= WALCheckpointer.thresholdPages {
-                Unmanaged<HookBox>.fromOpaque(context).takeUnretainedValue().target?.request()
+            } else if pages >= box.thresholdPages {
+                box.target.withLock { $0.target }?.request()
             }
             return SQLITE_OK
-        }, box)
+        }, Unmanaged.passUnretained(box).toOpaque())
     }
 
     /// Schedules one checkpoint unless one is already waiting to run.
@@ -62,25 +67,45 @@ final class WALCheckpointer: Sendable {
 
     /// Waits until every requested checkpoint has run (tests).
     func drain() { queue.sync {} }
+    /// Holds requested checkpoints back until ``resume()`` (tests: proves who copied the log).
+    func suspend() { queue.suspend() }
+    func resume() { queue.resume() }
 
     private func run() {
         connection.withLock { db in
-            if db == nil {
-                var opened: OpaquePointer?
-                guard sqlite3_open_v2(path, &opened, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else {
-                    sqlite3_close_v2(opened)
-                    return
-                }
-                sqlite3_exec(opened, "PRAGMA synchronous = NORMAL", nil, nil, nil)
-                db = opened
-            }
-            // Busy (another checkpoint running) or failed: the next commit asks again.
+            if db == nil { db = Self.open(path) }
+            guard let db else { return }  // tried again at the next request
+            // Busy (the writer's backstop is checkpointing) or failed: the next commit asks again.
             _ = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
         }
     }
 
+    /// A read-write connection that has read the database once: a connection that never has has
+    /// no log open, and its checkpoint would silently do nothing.
+    private static func open(_ path: String) -> OpaquePointer? {
+        var db: OpaquePointer?
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK,
+            sqlite3_busy_timeout(db, 1000) == SQLITE_OK,
+            sqlite3_exec(db, "PRAGMA synchronous = NORMAL; SELECT 1 FROM sqlite_schema LIMIT 1", nil, nil, nil) == SQLITE_OK
+        else {
+            sqlite3_close_v2(db)
+            return nil
+        }
+        return db
+    }
+
     private final class HookBox: Sendable {
-        weak let target: WALCheckpointer?
-        init(_ target: WALCheckpointer) { self.target = target }
+        let thresholdPages: Int32
+        let backstopPages: Int32
+        let target = Mutex(WeakTarget(nil))
+        init(thresholdPages: Int32, backstopPages: Int32) {
+            self.thresholdPages = thresholdPages
+            self.backstopPages = backstopPages
+        }
+    }
+
+    private struct WeakTarget {
+        weak var target: WALCheckpointer?
+        init(_ target: WALCheckpointer?) { self.target = target }
     }
 }

@@ -9,12 +9,33 @@ import Testing
 /// such field, plus fields nobody derives from, and require the same result from the partial
 /// decode as from the whole body: a derivation that starts reading a field the list misses fails here.
 @Suite struct PreparedCreateTests {
+    /// A plausible value of each type, so derivations that parse a field find something to parse.
+    static func sample(_ type: FieldType) -> JSONValue {
+        switch type {
+        case .text: .string("Cây xanh gãy đổ chắn ngang đường Lê Duẩn, phường Hải Châu.")
+        case .token(let words): .string(words.first ?? "x")
+        case .time: .string("2026-11-28T08:30:00Z")
+        case .integer(let range): .int(range.lowerBound)
+        case .number(let range): .double(range.lowerBound)
+        case .boolean: .bool(true)
+        case .location: .object(["lat": .double(16.07), "lon": .double(108.22)])
+        case .unitCode: .string("20194")
+        case .recordRef: .string("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
+        case .list(let element, _): .array([sample(element), sample(element)])
+        case .period: .string("2026-11")
+        }
+    }
+
+    /// Every field of the kind's schema and every system field (not only those the selection
+    /// names, or a field it missed would be missing here too), then the selection's fields.
     static func body(kind: String) -> [String: JSONValue] {
         var body: [String: JSONValue] = [
             "description": .string("Cây xanh gãy đổ chắn ngang đường Lê Duẩn, phường Hải Châu."),
             "reporterPhone": .string("0905 123 456"),
-            "location": .object(["lat": .double(16.07), "lng": .double(108.22)]),
+            "originNode": .string("hai-chau"), "createdAt": .string("2026-11-28T08:00:00Z"),
+            "updatedAt": .string("2026-11-28T08:05:00Z"),
         ]
+        for spec in RecordKind(rawValue: kind)?.schema.fields ?? [] { body[spec.name] = sample(spec.type) }
         for field in NodeStore.PreparedCreate.askedFields(kind: kind) {
             switch field {
             case JournalEntry.deletedKey: continue

@@ -60,4 +60,15 @@ import Testing
             #expect(try probe.run(.blob(Data([9])), .int(99)) == false)
         }
     }
+
+    @Test func aParameterLeftOutIsNullNotTheLastRunsValue() throws {
+        try withTable { db, insert in
+            try insert.run(.int(1), .text("Hải Châu"), .blob(Data([7, 7])), .id(nil), .int(42))
+            // Only four of five parameters: the fifth must read NULL, not 42 from the run before.
+            try insert.run(.int(2), .text("Thanh Khê"), .blob(Data([8])), .id(nil))
+            let fifth = try Row.fetchOne(db, sql: "SELECT d IS NULL, a FROM t WHERE n = 2")
+            #expect(fifth?[0] as Bool? == true)
+            #expect(fifth?[1] as String? == "Thanh Khê")
+        }
+    }
 }

@@ -4,25 +4,54 @@ import GRDB
 import Testing
 
 /// The write-ahead log is copied back into the database file by the background checkpointer,
-/// not by the writer's commit (which SQLite's default would make wait for it).
+/// not by the writer's commit (which SQLite's default would make wait for it); the writer takes
+/// over only past the backstop.
 @Suite struct WALCheckpointerTests {
     private func fileSize(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
     }
 
-    @Test func aLargeCommitIsCheckpointedInTheBackground() async throws {
+    private func bulk(_ store: NodeStore, key: String, mebibytes: Int) throws -> String {
+        let text = String(repeating: "Mưa lớn kéo dài, nước sông Hàn dâng cao. ", count: mebibytes * 1024 * 1024 / 48)
+        try store.writeSync { tx in try tx.db.execute(sql: "INSERT INTO meta(key, value) VALUES (?, ?)", arguments: [key, text]) }
+        return text
+    }
+
+    @Test func aLargeCommitIsCheckpointedInTheBackgroundNotByTheWriter() async throws {
         try await withTemporaryDirectory { dir in
             let path = dir + "/node.sqlite"
             let store = try NodeStore(.init(path: path, nodeID: "hai-chau", federation: "da-nang"))
             let before = fileSize(path)
             // 6 MiB in one commit: past the 1,000-page threshold, far below the writer's backstop.
-            let text = String(repeating: "Mưa lớn kéo dài, nước sông Hàn dâng cao. ", count: 6 * 1024 * 1024 / 48)
-            try store.writeSync { tx in try tx.db.execute(sql: "INSERT INTO meta(key, value) VALUES ('bulk', ?)", arguments: [text]) }
+            store.checkpointer.suspend()
+            let text = try bulk(store, key: "bulk", mebibytes: 6)
+            // With the background held back, the commit left everything in the log: SQLite's
+            // own hook would have copied it on the writer before the commit returned.
+            #expect(fileSize(path) == before, "the writer should not have checkpointed")
+            #expect(fileSize(path + "-wal") > 5 * 1024 * 1024)
+            store.checkpointer.resume()
             store.checkpointer.drain()
-            #expect(fileSize(path) > before + 5 * 1024 * 1024, "the database file should hold the committed pages")
-            // And nothing was lost on the way.
+            #expect(fileSize(path) > before + 5 * 1024 * 1024, "the background checkpoint should have copied the log")
             let back = try store.readSync { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'bulk'") }
             #expect(back == text)
+        }
+    }
+
+    @Test func pastTheBackstopTheWriterCheckpointsItself() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/node.sqlite"
+            let store = try NodeStore(.init(path: path, nodeID: "hai-chau", federation: "da-nang"))
+            // A checkpointer of its own on the same file with a 2 MiB backstop, background held back.
+            let small = WALCheckpointer(path: path, thresholdPages: 100, backstopPages: 512)
+            small.suspend()
+            defer { small.resume() }
+            try store.writeSync { tx in
+                if let connection = tx.db.sqliteConnection { small.install(on: connection) }
+            }
+            let before = fileSize(path)
+            // ~770 pages: past this backstop, below SQLite's own 1,000-page auto-checkpoint.
+            _ = try bulk(store, key: "bulk", mebibytes: 3)
+            #expect(fileSize(path) > before + 2 * 1024 * 1024, "past the backstop the commit itself should checkpoint")
         }
     }
 

@@ -246,6 +246,35 @@ extension Collection<UInt8> {
         #expect(throws: DecodeError.self) { try nested.object(keeping: FieldSelection([])) }
     }
 
+    /// The nesting limit is the same for skipped and built values, at its exact boundary.
+    @Test func nestingLimitIsTheSameAtTheBoundary() {
+        var verdicts: Set<Bool> = []
+        for levels in 28...34 {
+            var w = BinaryWriter()
+            w.uvarint(2)
+            w.string("a")
+            for _ in 0..<levels {
+                w.u8(6)
+                w.uvarint(1)
+            }
+            w.u8(0)
+            w.string("b")
+            for _ in 0..<levels {
+                w.u8(7)
+                w.uvarint(1)
+                w.string("k")
+            }
+            w.u8(2)
+            var full = BinaryReader(w.bytes)
+            var skipping = BinaryReader(w.bytes)
+            let fullAccepts = (try? full.object()) != nil
+            let skipAccepts = (try? skipping.object(keeping: FieldSelection([]))) != nil
+            #expect(fullAccepts == skipAccepts, "\(levels) levels: full \(fullAccepts), skipping \(skipAccepts)")
+            verdicts.insert(fullAccepts)
+        }
+        #expect(verdicts == [true, false], "the range should straddle the limit")
+    }
+
     /// Writers sort keys, and the selection is matched in one forward walk; keys from a writer
     /// that does not sort (or repeats one) must be found all the same, with the full decoder's
     /// last-one-wins.
