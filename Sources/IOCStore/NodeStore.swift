@@ -220,8 +220,8 @@ public struct StoreTransaction {
             state: basePosition == nil ? Data(state.encoded()) : nil, basePosition: basePosition)
     }
 
-    /// Saves a record that consists of one create: its fields are the entry's body, so the row's
-    /// columns come straight from it, with no record state built or stored.
+    /// Saves a record that consists of one create: the row's columns were derived from the
+    /// entry's body on the decode core (``NodeStore/PreparedCreate``); no record state is built or stored.
     func saveSingleCreate(_ entry: JournalEntry, _ prepared: NodeStore.PreparedCreate, basePosition: Int64) throws {
         try write(
             id: entry.recordID, kind: entry.kind, columns: prepared.columns, updatedHLC: entry.hlc, state: nil,

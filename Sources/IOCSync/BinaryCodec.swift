@@ -204,9 +204,13 @@ public struct BinaryReader {
     }
 
     /// Reads a string and checks that it is UTF-8, building nothing.
-    public mutating func skipString() throws(DecodeError) {
+    public mutating func skipString() throws(DecodeError) { _ = try utf8Bytes() }
+
+    /// A string's bytes, checked to be UTF-8 but not turned into a `String`.
+    mutating func utf8Bytes() throws(DecodeError) -> ArraySlice<UInt8> {
         let b = try take(try length())
         do { _ = try UTF8Span(validating: b.span) } catch { throw DecodeError("string is not valid UTF-8") }
+        return b
     }
 
     /// Checks a value exactly as ``value(depth:)`` would (tags, lengths, nesting, UTF-8) and
@@ -242,8 +246,7 @@ public struct BinaryReader {
         var next = 0
         var previous: ArraySlice<UInt8> = []
         for i in 0..<n {
-            let key = try take(try length())
-            do { _ = try UTF8Span(validating: key.span) } catch { throw DecodeError("string is not valid UTF-8") }
+            let key = try utf8Bytes()
             if i > 0, !previous.lexicographicallyPrecedes(key) { next = 0 }
             previous = key
             if let found = keeping.index(of: key, from: &next) {
@@ -278,8 +281,6 @@ public struct FieldSelection: Sendable {
         self.names = sorted
         keys = sorted.map { Array($0.utf8) }
     }
-
-    public func contains(_ name: String) -> Bool { names.contains(name) }
 
     /// The index of `key`, searching forward from `next` (left at the first key not below it).
     func index(of key: ArraySlice<UInt8>, from next: inout Int) -> Int? {

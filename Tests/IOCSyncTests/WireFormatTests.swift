@@ -290,12 +290,13 @@ extension Collection<UInt8> {
             w.string(k)
             w.value(v)
         }
-        let keep = FieldSelection(["status", "unit", "assignedUnit", "a", ""])
+        let names: Set<String> = ["status", "unit", "assignedUnit", "a", ""]
+        let keep = FieldSelection(names)
         var partialReader = BinaryReader(w.bytes)
         var fullReader = BinaryReader(w.bytes)
         let partial = try partialReader.object(keeping: keep)
         let full = try fullReader.object()
-        #expect(partial == full.filter { keep.contains($0.key) })
+        #expect(partial == full.filter { names.contains($0.key) })
         #expect(partial["status"] == .string("assigned"))
         #expect(partial.count == 5)
     }
