@@ -33,6 +33,9 @@ let package = Package(
         .systemLibrary(
             name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(
+            name: "CSQLiteTuning", path: "Sources/CSQLiteTuning", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "IOCModel", swiftSettings: swiftSettings),
         .target(
             name: "IOCTopology",
@@ -61,7 +64,7 @@ let package = Package(
         .target(
             name: "IOCStore",
             dependencies: [
-                "IOCModel", "IOCSync", "IOCSharing", "IOCAudit", .product(name: "GRDB", package: "GRDB.swift"),
+                "IOCModel", "IOCSync", "IOCSharing", "IOCAudit", "CSQLiteTuning", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings),

@@ -253,27 +253,33 @@ extension StoreTransaction {
         var states: [RecordID: RecordState] = [:]
         // Records whose only change is the one applied here: saved without a state copy.
         var basePositions: [RecordID: Int64] = [:]
-        // How many changes this bundle holds per record: a create that is its record's only
-        // change here, for a record this node does not have, needs no merge at all.
-        var changesPerRecord: [RecordID: Int] = [:]
-        for case .entry(let e, _, _, _) in decoded { changesPerRecord[e.recordID, default: 0] += 1 }
-        // Records this node lacks, learnt once by the admission check and reused by the fast path.
-        var absent: Set<RecordID> = []
-        let refusedRecords = try sharing.map {
-            try admission(decoded, sharing: $0, changesPerRecord: changesPerRecord, absent: &absent)
-        } ?? [:]
+        // A create that is its record's only change in the bundle (`decode` prepares exactly
+        // those), for a record this node does not have, needs no merge at all. Whether the record
+        // is absent is learnt once per position by the admission check and reused here.
+        var absent: [Bool] = []
+        let refusedRecords = try sharing.map { try admission(decoded, sharing: $0, absent: &absent) } ?? [:]
         var forwardable: [String: Bool] = [:]
+        // Most bundles carry one origin's run: its verdict is kept without hashing the name.
+        var lastForwardable: (origin: String, verdict: Bool)?
         func mayForward(_ origin: String) -> Bool {
             guard let sharing else { return true }
-            if let known = forwardable[origin] { return known }
-            let verdict = sharing.mayForward(origin: origin, from: peer, to: nodeID)
+            if let last = lastForwardable, last.origin == origin { return last.verdict }
+            let verdict = forwardable[origin] ?? sharing.mayForward(origin: origin, from: peer, to: nodeID)
             forwardable[origin] = verdict
+            lastForwardable = (origin, verdict)
             return verdict
         }
         var singleCreates = 0
+        // The origin whose run is being placed, with its highest contiguous sequence: kept apart
+        // from `known` (and folded back when another origin comes) so a run of one origin's
+        // entries is placed without hashing its name per entry.
+        var current: (origin: String, seq: UInt64)?
         func place(_ origin: String, _ seq: UInt64, leafHash: [UInt8]?) throws -> Placement {
-            let k = try known[origin] ?? knowledge(of: origin)
-            known[origin] = k
+            if current?.origin != origin {
+                if let current { known[current.origin] = current.seq }
+                current = (origin, try known[origin] ?? knowledge(of: origin))
+            }
+            let k = current!.seq
             if seq <= k {
                 guard let leafHash,
                     let row = try Row.fetchOne(
@@ -291,7 +297,7 @@ extension StoreTransaction {
                 report.gaps += 1
                 return .gap
             }
-            known[origin] = seq
+            current!.seq = seq
             return .next
         }
         func keepHashOnly(_ entry: JournalEntry, _ leafHash: [UInt8], reason: String) throws {
@@ -301,7 +307,7 @@ extension StoreTransaction {
             try refuse(entry.dot, recordID: entry.recordID, reason: reason)
             report.refused.append("\(entry.dot): \(reason)")
         }
-        for d in decoded {
+        for (index, d) in decoded.enumerated() {
             switch d as NodeStore.DecodedItem {
             case .withheld(let origin, let seq, let hash):
                 if !mayForward(origin) {
@@ -373,9 +379,7 @@ extension StoreTransaction {
                     try flagClockSkew(origin: entry.origin, hlc: entry.hlc)
                     if !report.clockSkewOrigins.contains(entry.origin) { report.clockSkewOrigins.append(entry.origin) }
                 }
-                if let prepared, changesPerRecord[entry.recordID] == 1, states[entry.recordID] == nil,
-                    try sharing != nil ? absent.contains(entry.recordID) : !exists(entry.recordID)
-                {
+                if let prepared, try sharing != nil ? absent[index] : !exists(entry.recordID) {
                     if let refusal = prepared.refusal {
                         try refuse(entry.dot, recordID: entry.recordID, reason: refusal.description)
                         report.refused.append("\(entry.dot): \(refusal)")
@@ -406,6 +410,7 @@ extension StoreTransaction {
                 report.applied += 1
             }
         }
+        if let current { known[current.origin] = current.seq }
         for (origin, seq) in known { try setKnowledge(origin: origin, seq: seq) }
         for state in states.values { try save(state, basePosition: basePositions[state.id]) }
         report.recordsChanged = states.count + singleCreates
@@ -419,8 +424,7 @@ extension StoreTransaction {
     /// per record, not per entry, so a record that moved into scope is judged by where it is now,
     /// not by the history being back-filled. Returns the refused records with the reason.
     func admission(
-        _ decoded: [NodeStore.DecodedItem], sharing: ActivePolicy, changesPerRecord: [RecordID: Int],
-        absent: inout Set<RecordID>
+        _ decoded: [NodeStore.DecodedItem], sharing: ActivePolicy, absent: inout [Bool]
     ) throws -> [RecordID: String] {
         var refused: [RecordID: String] = [:]
         var verdicts = VerdictMemo()
@@ -433,9 +437,11 @@ extension StoreTransaction {
         }
         // The common case, a new record's only change, is judged from the entry alone.
         var others: [RecordID: [JournalEntry]] = [:]
-        for case .entry(let e, let bytes, _, let prepared) in decoded {
-            if let prepared, changesPerRecord[e.recordID] == 1, try !exists(e.recordID) {
-                absent.insert(e.recordID)
+        absent = Array(repeating: false, count: decoded.count)
+        for (index, item) in decoded.enumerated() {
+            guard case .entry(let e, let bytes, _, let prepared) = item else { continue }
+            if let prepared, try !exists(e.recordID) {
+                absent[index] = true
                 judge(e.recordID, prepared.facts)
             } else {
                 others[e.recordID, default: []].append(try NodeStore.complete(e, bytes: bytes, prepared: prepared))

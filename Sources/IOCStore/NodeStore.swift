@@ -48,6 +48,7 @@ public final class NodeStore: Sendable {
     public func now() -> Int64 { configuration.wallClock() }
 
     public init(_ configuration: Configuration) throws {
+        SQLiteTuning.applyOnce()
         self.configuration = configuration
         nodeID = configuration.nodeID
         var config = GRDB.Configuration()
