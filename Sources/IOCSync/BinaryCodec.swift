@@ -243,6 +243,8 @@ public struct BinaryReader {
     public mutating func object(depth: Int = 0, keeping: FieldSelection) throws(DecodeError) -> [String: JSONValue] {
         let n = try length(max: remaining)
         var o: [String: JSONValue] = [:]
+        // Sized once: growing a dictionary rehashes it, which cost more than the lookups.
+        o.reserveCapacity(Swift.min(n, keeping.names.count))
         var next = 0
         var previous: ArraySlice<UInt8> = []
         for i in 0..<n {

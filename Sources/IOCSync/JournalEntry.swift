@@ -93,8 +93,11 @@ public struct JournalEntry: Sendable, Hashable {
     /// RFC 6962 leaf hash of entry bytes: SHA-256(0x00 ‖ bytes).
     public static func leafHash(_ bytes: some Collection<UInt8>) -> [UInt8] {
         var h = SHA256()
-        h.update(data: [0])
-        h.update(data: Array(bytes))
+        withUnsafeBytes(of: UInt8(0)) { h.update(bufferPointer: $0) }
+        // Hashed in place when the bytes are contiguous (a received entry is): no copy per entry.
+        if bytes.withContiguousStorageIfAvailable({ h.update(bufferPointer: UnsafeRawBufferPointer($0)) }) == nil {
+            h.update(data: Array(bytes))
+        }
         return Array(h.finalize())
     }
 }

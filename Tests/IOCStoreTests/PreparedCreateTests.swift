@@ -1,7 +1,7 @@
 import Foundation
 import IOCModel
 @testable import IOCStore
-import IOCSync
+@testable import IOCSync
 import Testing
 
 /// A receiver decodes a create only for the fields its row, sharing facts and state-machine
@@ -64,6 +64,16 @@ import Testing
         let fromWhole = NodeStore.PreparedCreate(entry)
         #expect(fromPartial == fromWhole)
         #expect(fromWhole.columns.unit == "unit-giá trị")
+    }
+
+    /// Kinds this node does not know share one selection: that is only right while the
+    /// derivations ask the same fields whatever an unknown kind is called.
+    @Test func unknownKindsAskTheSameFieldsWhateverTheirName() {
+        let asked = ["future_kind", "drone_flight", "x", ""].map { NodeStore.PreparedCreate.askedFields(kind: $0) }
+        #expect(Set(asked).count == 1)
+        #expect(asked[0].contains("unit") && asked[0].contains("originNode"))
+        #expect(NodeStore.PreparedCreate.fields(kind: "drone_flight").names == NodeStore.PreparedCreate.fields(kind: "future_kind").names)
+        #expect(NodeStore.PreparedCreate.fields(kind: "dossier").names != NodeStore.PreparedCreate.fields(kind: "drone_flight").names)
     }
 
     @Test func decodeKeepsWholeBodiesForRecordsChangedTwiceInABundle() throws {
