@@ -209,7 +209,7 @@ public struct BinaryReader {
     /// A string's bytes, checked to be UTF-8 but not turned into a `String`.
     mutating func utf8Bytes() throws(DecodeError) -> ArraySlice<UInt8> {
         let b = try take(try length())
-        do { _ = try UTF8Span(validating: b.span) } catch { throw DecodeError("string is not valid UTF-8") }
+        guard b.withUnsafeBytes(UTF8Validation.isValid) else { throw DecodeError("string is not valid UTF-8") }
         return b
     }
 
