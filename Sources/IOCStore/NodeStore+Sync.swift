@@ -185,7 +185,9 @@ extension NodeStore {
     }
 
     /// Applies positions decoded by ``decode(_:limits:)`` in one transaction. With `sharing`,
-    /// every record is re-checked against this node's own copy of the policy.
+    /// every record is re-checked against this node's own copy of the policy. `decoded` must be
+    /// one `decode` result, whole or with items dropped, never two joined: a prepared create is
+    /// taken to be its record's only change here (checked in debug builds).
     public func apply(
         decoded: [DecodedItem], from peer: String, peerKnowledge: VersionVector? = nil, sharing: ActivePolicy? = nil
     ) throws -> ApplyReport {
@@ -257,6 +259,7 @@ extension StoreTransaction {
         // those), for a record this node does not have, needs no merge at all. Whether the record
         // is absent is learnt once per position by the admission check and reused here.
         var absent: [Bool] = []
+        assert(Self.preparedCreatesAreLone(decoded), "a prepared create is not its record's only change: pass one `decode` result")
         let refusedRecords = try sharing.map { try admission(decoded, sharing: $0, absent: &absent) } ?? [:]
         var forwardable: [String: Bool] = [:]
         // Most bundles carry one origin's run: its verdict is kept without hashing the name.
@@ -417,6 +420,17 @@ extension StoreTransaction {
         if let peerKnowledge { try recordPeerKnowledge(peer, peerKnowledge) }
         report.knowledgeAfter = try NodeStore.knowledge(db: db)
         return report
+    }
+
+    /// Whether every prepared create in `decoded` is its record's only change there (what
+    /// ``NodeStore/decode(_:limits:)`` guarantees and the writer's fast path relies on).
+    static func preparedCreatesAreLone(_ decoded: [NodeStore.DecodedItem]) -> Bool {
+        var changes: [RecordID: Int] = [:]
+        for case .entry(let e, _, _, _) in decoded { changes[e.recordID, default: 0] += 1 }
+        return decoded.allSatisfy {
+            guard case .entry(let e, _, _, .some) = $0 else { return true }
+            return changes[e.recordID] == 1
+        }
     }
 
     /// The receiver's re-check (design.md §5): for every record with entries in the bundle, the

@@ -360,6 +360,7 @@ extension NodeStore {
         guard FileManager.default.fileExists(atPath: path) else {
             throw StoreError(.notFound, "There is no node database at \(path).")
         }
+        SQLiteTuning.applyOnce()  // the command-line tools open this before the store itself
         var config = GRDB.Configuration()
         config.readonly = true
         do {

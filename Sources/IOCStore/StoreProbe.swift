@@ -8,6 +8,7 @@ public final class StoreProbe: Sendable {
     let queue: DatabaseQueue
 
     public init(path: String) throws {
+        SQLiteTuning.applyOnce()
         var config = Configuration()
         config.readonly = true
         queue = try DatabaseQueue(path: path, configuration: config)

@@ -76,6 +76,25 @@ import Testing
         #expect(NodeStore.PreparedCreate.fields(kind: "dossier").names != NodeStore.PreparedCreate.fields(kind: "drone_flight").names)
     }
 
+    /// The writer's fast path takes a prepared create to be its record's only change: true of
+    /// one `decode` result, false once two are joined (the debug-build check `apply` makes).
+    @Test func preparedCreatesAreLoneWithinOneDecodeOnly() throws {
+        let id = RecordID("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5d")!
+        let create = JournalEntry(
+            origin: "hai-chau", seq: 1, hlc: HLC(rawValue: 1 << 30), recordID: id, kind: "field_report", op: .create,
+            context: VersionVector(), body: Self.body(kind: "field_report"))
+        var update = create
+        update.seq = 2
+        update.op = .update
+        update.body = ["description": .string("Đã dọn xong.")]
+        let first = try NodeStore.decode([.entry(create.encoded())], limits: .default)
+        let second = try NodeStore.decode([.entry(update.encoded())], limits: .default)
+        let together = try NodeStore.decode([.entry(create.encoded()), .entry(update.encoded())], limits: .default)
+        #expect(StoreTransaction.preparedCreatesAreLone(first))
+        #expect(StoreTransaction.preparedCreatesAreLone(together))
+        #expect(!StoreTransaction.preparedCreatesAreLone(first + second))
+    }
+
     @Test func decodeKeepsWholeBodiesForRecordsChangedTwiceInABundle() throws {
         let id = RecordID("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5d")!
         let create = JournalEntry(

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import IOCModel
 @testable import IOCSync
 import Testing
@@ -16,8 +21,9 @@ import Testing
 
     /// Places `sequence` bare and inside ASCII so it lands on every kind of boundary of the
     /// 16-byte blocks: the short path, the first block, between blocks, across the last block
-    /// and the tail, and ending the buffer. Each buffer is exactly its size (no slack to read).
-    /// Returns the mismatches (as hex), at most `limit`.
+    /// and the tail, and ending the buffer. (An array may have readable bytes past its end, so
+    /// reads outside the buffer are caught by the guard-page test, not here.) Returns the
+    /// mismatches, at most `limit`.
     static func mismatches(_ sequences: some Sequence<[UInt8]>, limit: Int = 10) -> [String] {
         var found: [String] = []
         for sequence in sequences {
@@ -67,6 +73,29 @@ import Testing
         for lead in UInt8(0xF0)...0xF7 { for b in edges { for c in edges { for d in edges { four.append([lead, b, c, d]) } } } }
         #expect(Self.mismatches(three) == [])
         #expect(Self.mismatches(four) == [])
+    }
+
+    /// Buffers of every length up to 300 bytes that start right after, or end right before, a
+    /// page the process may not read: a load outside the buffer crashes the test.
+    @Test func neverReadsOutsideTheBuffer() throws {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let mapped = mmap(nil, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let base = mapped, base != MAP_FAILED else {
+            Issue.record("mmap failed")
+            return
+        }
+        defer { munmap(base, 3 * page) }
+        try #require(mprotect(base, page, PROT_NONE) == 0 && mprotect(base + 2 * page, page, PROT_NONE) == 0)
+        let text = Array("Trạm đo mực nước sông Hàn: 2,35 m, vượt báo động 1. ".utf8)
+        let middle = (base + page).assumingMemoryBound(to: UInt8.self)
+        for length in 0...300 {
+            for start in [middle, middle + page - length] {  // after the first guard, before the second
+                for k in 0..<length { start[k] = text[k % text.count] }
+                if length > 0 { start[length - 1] = length % 3 == 0 ? 0xE1 : start[length - 1] }  // sometimes a cut sequence
+                let bytes = UnsafeRawBufferPointer(start: start, count: length)
+                #expect(UTF8Validation.isValid(bytes) == Self.reference(bytes), "length \(length)")
+            }
+        }
     }
 
     /// Text cut inside its last sequence is refused at every length and alignment.
