@@ -168,6 +168,20 @@ public final class PeerSession {
     public func request(
         _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/octet-stream"
     ) async throws -> (status: Int, body: [UInt8]) {
+        do {
+            return try await exchange(method, path, body: body, contentType: contentType)
+        } catch let error as PeerError {
+            throw error
+        } catch {
+            // A TLS refusal closes the channel, and a write or read that finds it closed fails
+            // with "I/O on closed channel": report the refusal (an expired certificate, say).
+            throw failure.error ?? error
+        }
+    }
+
+    private func exchange(
+        _ method: HTTPMethod, _ path: String, body: [UInt8]?, contentType: String
+    ) async throws -> (status: Int, body: [UInt8]) {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.add(name: "Host", value: host)
         if let body {
