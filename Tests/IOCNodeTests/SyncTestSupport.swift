@@ -215,8 +215,10 @@ enum SyncTest {
     }
 
     /// A peer client presenting `credentials`, verifying servers against the federation's
-    /// genuine trust (CA, registry, denylist) at the reference time.
-    static func client(_ credentials: NodeCredentials, federation fed: TestFederation, timeout: TimeAmount = .seconds(5))
+    /// genuine trust (CA, registry, denylist) at the reference time. The request timeout is
+    /// generous: it closes the connection when it fires, and with the whole suite running on two
+    /// cores a debug-build handshake has taken over 5 s, which turned a TLS refusal into "closed".
+    static func client(_ credentials: NodeCredentials, federation fed: TestFederation, timeout: TimeAmount = .seconds(20))
         throws -> PeerClient
     {
         try PeerClient(

@@ -299,7 +299,7 @@ import X509
         let trust = try fed.trust(for: nil)
         let client = try PeerClient(
             security: TransportSecurity(credentials: try fed.credentials("province"), trust: trust), federation: fed.federation,
-            limits: .default, timeout: .seconds(5))
+            limits: .default, timeout: .seconds(20))
 
         try await SyncTest.withNode("hai-chau", credentials: try fed.credentials("hai-chau")) { server in
             let port = server.syncPort
