@@ -152,34 +152,12 @@ public struct BinaryReader {
     }
 
     public mutating func string() throws(DecodeError) -> String {
-        let n = try length()
-        let b = try take(n)
-        // Fast path: `String(decoding:)` validates with the standard library's UTF-8 fast path
-        // (`String(validating:)` goes through a generic transcoder, 3× slower here). It repairs
-        // instead of failing, and a repair always leaves U+FFFD (EF BF BD) behind, so a result
-        // without that sequence and with the same length is exactly the input.
-        let s = b.withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
-        var copy = s
-        let clean = copy.withUTF8 { out in out.count == n && !Self.containsReplacement(out) }
-        if clean { return s }
-        guard let strict = b.withUnsafeBufferPointer({ String(validating: $0, as: UTF8.self) }) else {
-            throw DecodeError("string is not valid UTF-8")
-        }
-        return strict
+        // Checked strictly by the receiver's validator, then built: `String(decoding:)` repairs
+        // nothing in bytes that passed, so the string holds exactly the bytes sent.
+        try utf8Bytes().withUnsafeBufferPointer { String(decoding: $0, as: UTF8.self) }
     }
 
     public mutating func blob() throws(DecodeError) -> ArraySlice<UInt8> { try take(try length()) }
-
-    /// Whether `bytes` contain U+FFFD's UTF-8 encoding.
-    static func containsReplacement(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        var i = 0
-        let n = bytes.count
-        while i + 2 < n {
-            if bytes[i] == 0xEF && bytes[i + 1] == 0xBF && bytes[i + 2] == 0xBD { return true }
-            i += 1
-        }
-        return false
-    }
 
     public mutating func value(depth: Int = 0) throws(DecodeError) -> JSONValue {
         guard depth < Self.depthMax else { throw DecodeError("values nested too deeply") }
