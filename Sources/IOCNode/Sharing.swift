@@ -34,13 +34,16 @@ public struct Outbox: Sendable {
         self.sharing = sharing
     }
 
-    /// The oldest bundle `peer` has not acknowledged past `after`, else a new one (nil: nothing to say).
-    public func next(to peer: String, after: UInt64 = 0, force: Bool = false, contentOnly: Bool = false) throws -> OutboundBundle? {
+    /// The oldest bundle `peer` has not acknowledged past `after`, else a new one (nil: nothing to say;
+    /// with `fullOnly`, nothing that fills a bundle).
+    public func next(
+        to peer: String, after: UInt64 = 0, force: Bool = false, contentOnly: Bool = false, fullOnly: Bool = false
+    ) throws -> OutboundBundle? {
         if let old = try store.firstUnacknowledged(peer, after: after) { return old }
         let policy = sharing.current
         let now = store.now()
         let signer = self.signer
-        return try store.nextOutbound(to: peer, force: force, contentOnly: contentOnly, sharing: policy) {
+        return try store.nextOutbound(to: peer, force: force, contentOnly: contentOnly, fullOnly: fullOnly, sharing: policy) {
             try signer.seal($0, policyVersion: policy?.version ?? 0, now: now)
         }
     }

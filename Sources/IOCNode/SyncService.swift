@@ -87,6 +87,9 @@ public struct SyncService: Service {
     let bundlesPerRound = 64
     /// Bundles per streamed push request (within `Limits.bundlesPerRequestMax`).
     let bundlesPerRequest = 8
+    /// Signed bundles an offline node keeps ready for its parent (about a million ~1 KB changes
+    /// at ~254 B each): when the link returns, the catch-up only sends them.
+    let offlineOutboxBytes = 256 << 20
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -100,12 +103,18 @@ public struct SyncService: Service {
         var failures = 0
         var lastKnowledge: VersionVector?
         var lastRound = ContinuousClock.now - interval
+        var ahead = OutboxAhead()
         while !Task.isCancelled {
             let knowledge = try? store.knowledge()
             let due = ContinuousClock.now - lastRound >= (failures > 0 ? Self.backoff(failures) : interval)
             let changed = failures == 0 && knowledge != lastKnowledge
             if !due && !changed {
-                try? await Task.sleep(for: .milliseconds(200))
+                if failures > 0, link.direction == .up, ahead.wants(knowledge) {
+                    buildAhead(link.peer, &ahead, knowledge: knowledge)
+                    await Task.yield()
+                } else {
+                    try? await Task.sleep(for: .milliseconds(200))
+                }
                 continue
             }
             // A round woken by a change, not by the interval, carries content only: hashes of
@@ -132,11 +141,49 @@ public struct SyncService: Service {
                     await board.success(link.peer, at: store.now(), sent: r.sent, received: r.received)
                 }
                 failures = 0
+                ahead = OutboxAhead()
             } catch {
                 failures = await board.failure(link.peer, "\(error)")
                 // The first failure is news; the retries behind it are on the status page.
                 logger.log(level: failures == 1 ? .info : .debug, "sync with \(link.peer) failed (attempt \(failures)): \(error)")
             }
+        }
+    }
+
+    /// What an offline node has built ahead for its parent: bytes waiting unacknowledged (read
+    /// once, then counted), and the knowledge at which there was not a full bundle left to build.
+    struct OutboxAhead {
+        var bytes: Int?
+        var idleAt: VersionVector??
+        var capped = false
+
+        func wants(_ knowledge: VersionVector?) -> Bool { !capped && idleAt != .some(knowledge) }
+    }
+
+    /// While the parent cannot be reached, seals full bundles ahead, a few per step so the retry
+    /// and shutdown stay prompt, until ``offlineOutboxBytes`` wait: the scope evaluation, journal
+    /// reads, compression and signing are done while the node waits, and the catch-up after the
+    /// link returns only sends (``push`` takes unacknowledged bundles first, same bytes). A
+    /// partial bundle is left for the round itself, so days of trickling writes do not become
+    /// hundreds of small bundles.
+    func buildAhead(_ peer: String, _ ahead: inout OutboxAhead, knowledge: VersionVector?) {
+        do {
+            var waiting = try ahead.bytes ?? store.pending(for: peer).bytesPending
+            defer { ahead.bytes = waiting }
+            for _ in 0..<4 {
+                guard waiting < offlineOutboxBytes else {
+                    ahead.capped = true
+                    return
+                }
+                guard let bundle = try outbox.next(to: peer, after: .max, fullOnly: true) else {
+                    ahead.idleAt = .some(knowledge)
+                    return
+                }
+                waiting += bundle.envelope.count
+            }
+        } catch {
+            ahead.idleAt = .some(knowledge)  // tried again after the next local write
+            logger.debug("could not build bundles ahead for \(peer): \(error)")
         }
     }
 

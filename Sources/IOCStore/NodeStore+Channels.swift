@@ -165,8 +165,25 @@ extension NodeStore {
     /// notices lead the bundle, and entries of records outside the scope travel as hashes only.
     /// With `contentOnly`, a delta of hashes alone (the whole of it) makes no bundle either: it
     /// waits for the next round that is not in a hurry (see ``SyncService``).
+    /// With `fullOnly`, only a bundle filled to its limits is made: what is pending past the last
+    /// full bundle waits, and nothing changes (an offline node building its outbox ahead of the
+    /// link's return would otherwise seal a small bundle at every retry).
     public func nextOutbound(
-        to peer: String, force: Bool, contentOnly: Bool = false, sharing: ActivePolicy? = nil,
+        to peer: String, force: Bool, contentOnly: Bool = false, fullOnly: Bool = false, sharing: ActivePolicy? = nil,
+        seal: (OutboundDraft) throws -> (envelope: [UInt8], hash: [UInt8])
+    ) throws -> OutboundBundle? {
+        do {
+            return try nextOutboundTransaction(to: peer, force: force, contentOnly: contentOnly, fullOnly: fullOnly, sharing: sharing, seal: seal)
+        } catch is NotFull {
+            return nil  // rolled back: scope queues drained for the bundle are back in place
+        }
+    }
+
+    /// Thrown inside the transaction to roll back a bundle that would not be full.
+    private struct NotFull: Error {}
+
+    private func nextOutboundTransaction(
+        to peer: String, force: Bool, contentOnly: Bool, fullOnly: Bool, sharing: ActivePolicy?,
         seal: (OutboundDraft) throws -> (envelope: [UInt8], hash: [UInt8])
     ) throws -> OutboundBundle? {
         try writeSync { tx in
@@ -212,6 +229,7 @@ extension NodeStore {
                 if try Self.vector(last[3]) == mine || beyond.dominatesOrEquals(mine) { return nil }
             }
             if !force, contentOnly, delta.complete, !delta.items.contains(where: \.isContent) { return nil }
+            if fullOnly, delta.complete { throw NotFull() }
             let seq = UInt64((last?[0] as Int64?) ?? 0) + 1
             let prev = (last?[1] as Data?).map(Array.init) ?? Self.zeroHash
             let draft = OutboundDraft(peer: peer, seq: seq, prevHash: prev, ack: ack, knowledge: mine, delta: delta)

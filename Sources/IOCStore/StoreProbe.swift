@@ -20,4 +20,14 @@ public final class StoreProbe: Sendable {
             UInt64(try Int64.fetchOne(db.cachedStatement(sql: "SELECT seq FROM knowledge WHERE origin = ?"), arguments: [origin]) ?? 0)
         }
     }
+
+    /// Entries in the bundles sealed for `peer` and not yet acknowledged (what an offline node
+    /// has built ahead for it).
+    public func unacknowledgedEntries(to peer: String) throws -> Int {
+        try queue.read { db in
+            try Int.fetchOne(
+                db.cachedStatement(sql: "SELECT coalesce(sum(entries), 0) FROM channel_out WHERE peer = ? AND acked = 0"),
+                arguments: [peer]) ?? 0
+        }
+    }
 }

@@ -168,12 +168,22 @@ final class DemoFederation: @unchecked Sendable {
 
     /// SIGTERM to every child, then SIGKILL to any still running after 10 s.
     func stopAll() {
-        for p in processes.values where p.isRunning { kill(p.processIdentifier, SIGTERM) }
-        let deadline = Date().addingTimeInterval(10)
-        while processes.values.contains(where: \.isRunning) && Date() < deadline { usleep(50_000) }
-        for p in processes.values where p.isRunning { kill(p.processIdentifier, SIGKILL) }
-        for p in processes.values { p.waitUntilExit() }
+        Self.terminate(Array(processes.values))
         processes = [:]
+    }
+
+    /// Stops one node's process the same way.
+    func stop(_ id: String) {
+        guard let p = processes.removeValue(forKey: id) else { return }
+        Self.terminate([p])
+    }
+
+    private static func terminate(_ children: [Process]) {
+        for p in children where p.isRunning { kill(p.processIdentifier, SIGTERM) }
+        let deadline = Date().addingTimeInterval(10)
+        while children.contains(where: \.isRunning) && Date() < deadline { usleep(50_000) }
+        for p in children where p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        for p in children { p.waitUntilExit() }
     }
 
     func httpClient() throws -> HTTPClient {

@@ -102,6 +102,31 @@ import Testing
         #expect(try f["hai-chau"].knowledge() == f["province"].knowledge())
     }
 
+    /// A node building its outbox ahead asks for full bundles only. When the next bundle would not
+    /// be full, nothing is kept of the attempt: the scope evaluation that queued a back-fill and
+    /// drained it into the would-be bundle is rolled back with it, so the back-fill still goes.
+    @Test func aBundleThatWouldNotBeFullLeavesTheScopeQueuesInPlace() async throws {
+        let f = try Federation("sharing-full-only")
+        defer { f.cleanup() }
+        let r = try await Self.report(
+            f["province"], unit: "48", category: "flooding", assigned: "20194", title: "Sạt lở bờ kè sông Hàn")
+        try await f.syncAll()
+        #expect(try f["thanh-khe"].state(r.id) == nil)
+        try await Self.patch(f["province"], r.id, ["assignedUnit": "20200"])
+
+        let outbox = Outbox(store: f["province"], signer: try f.fed.signer("province"), sharing: f.fed.sharing)
+        func sealed() throws -> Int {
+            try f["province"].readSync { try Int.fetchOne($0, sql: "SELECT count(*) FROM channel_out WHERE peer = 'thanh-khe'") ?? 0 }
+        }
+        let before = try sealed()
+        #expect(try outbox.next(to: "thanh-khe", after: .max, fullOnly: true) == nil)
+        #expect(try sealed() == before, "no bundle is sealed when it would not be full")
+
+        try await f.syncAll()
+        let copy = try #require(try f["thanh-khe"].state(r.id), "the back-fill was lost with the bundle not built")
+        #expect(copy.digest == (try f["province"].state(r.id))?.digest)
+    }
+
     /// The change that moves a record into a node's scope can reach the relay long after the
     /// record's create reached that node as a hash: the record then joins the scope only when the
     /// node holds every entry of it, and its whole history is back-filled in one bundle (never a

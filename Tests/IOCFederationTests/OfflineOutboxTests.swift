@@ -1,0 +1,100 @@
+import AsyncHTTPClient
+import Foundation
+import GRDB
+import IOCModel
+import IOCNode
+import IOCStore
+import Testing
+
+/// A ward OC whose province is down builds its outbox ahead: full signed bundles only, no partial
+/// one at every retry, and when the province starts it receives exactly those bundles (same
+/// sequence, same hash) followed by the rest.
+@Suite(.serialized) struct OfflineOutboxTests {
+    static let full = Limits.default.bundleEntriesMax
+
+    /// Sequence, hash and entry count of every bundle the ward sealed for the province.
+    static func sealed(_ root: String) throws -> [(seq: Int64, hash: Data, entries: Int)] {
+        try readOnly(root + "/hai-chau/node.sqlite").read { db in
+            try Row.fetchAll(db, sql: "SELECT seq, hash, entries FROM channel_out WHERE peer = 'province' ORDER BY seq")
+                .map { ($0[0], $0[1], $0[2]) }
+        }
+    }
+
+    static func readOnly(_ path: String) throws -> DatabaseQueue {
+        var c = Configuration()
+        c.readonly = true
+        return try DatabaseQueue(path: path, configuration: c)
+    }
+
+    @Test func offlineWardSealsFullBundlesAheadAndTheProvinceReceivesThem() async throws {
+        let root = try ProcessSupport.tempDirectory("offline-outbox")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let fed = try LocalFederation(root: root, nodes: ["province", "hai-chau"])
+        defer { fed.stopAll() }
+        let client = try fed.httpClient()
+        do {
+            // Two full bundles' worth and a little more, authored before the ward first starts.
+            let backlog = 2 * Self.full + 100
+            try FileManager.default.createDirectory(atPath: root + "/hai-chau", withIntermediateDirectories: true)
+            do {
+                let store = try NodeStore(.init(path: root + "/hai-chau/node.sqlite", nodeID: "hai-chau", federation: "test-fed"))
+                var rng = SeededRandom(seed: 7)
+                let now = store.now()
+                try store.writeSync { tx in
+                    for i in 0..<backlog {
+                        let body = BenchmarkData.fieldReport(i, rng: &rng, unit: "20194", now: now)
+                        let fields = try RecordKind.fieldReport.schema.validateCreate(body, now: now)
+                        _ = try tx.create(kind: .fieldReport, fields: fields, actor: .system, unit: "20194")
+                    }
+                }
+            }
+            try fed.start("hai-chau")
+            let ward = try fed.token("hai-chau")
+            let ahead = try await fed.waitFor(seconds: 60) {
+                let s = try Self.sealed(root)
+                return s.reduce(0) { $0 + $1.entries } >= 2 * Self.full ? s : nil
+            }
+            let built = try #require(ahead, "the offline ward built no bundles ahead")
+            #expect(built.map(\.seq) == [1, 2])
+            #expect(built.allSatisfy { $0.entries == Self.full }, "bundles built ahead must be full: \(built.map(\.entries))")
+
+            // More writes while still offline: the 100 + 3 left over make no partial bundle, however
+            // many retries pass (the backoff retries at 1, 2 and 4 s).
+            for i in 0..<3 {
+                let body: JSONValue = [
+                    "channel": "hotline-1022", "category": "flooding", "title": .string("Ngập cục bộ đường Trần Phú, điểm \(i)"),
+                    "unit": "20194",
+                ]
+                let (status, _) = try await fed.request(client, "hai-chau", .POST, "/api/v1/field-reports", token: ward, body: body)
+                #expect(status == 201)
+            }
+            try await Task.sleep(for: .seconds(4))
+            let still = try Self.sealed(root)
+            #expect(still.map(\.seq) == [1, 2], "a partial bundle was sealed while offline: \(still.map(\.entries))")
+
+            // The province starts: it holds the whole backlog, and its first two bundles from the
+            // ward are the ones built ahead, byte for byte (same hash on the channel).
+            try fed.start("province")
+            let province = try fed.token("province")
+            let total = Int64(backlog + 3)
+            let caughtUp = try await fed.waitFor(seconds: 60) {
+                let (_, s) = try await fed.request(client, "province", .GET, "/api/v1/sync/status", token: province)
+                return (s["knowledge"]?["hai-chau"]?.int64Value ?? 0) >= total ? true : nil
+            }
+            #expect(caughtUp == true, "the province never caught up with the ward's backlog")
+            let (received, records) = try Self.readOnly(root + "/province/node.sqlite").read { db in
+                (
+                    try Row.fetchAll(db, sql: "SELECT seq, hash FROM channel_in WHERE peer = 'hai-chau' ORDER BY seq LIMIT 2")
+                        .map { (seq: $0[0] as Int64, hash: $0[1] as Data) },
+                    try Int64.fetchOne(db, sql: "SELECT count(*) FROM record WHERE origin = 'hai-chau'") ?? 0
+                )
+            }
+            #expect(received.map(\.seq) == [1, 2])
+            #expect(received.map(\.hash) == built.map(\.hash), "the province got other bundles than those built ahead")
+            #expect(records == total)
+        } catch {
+            Issue.record("\(error)")
+        }
+        try await client.shutdown()
+    }
+}
