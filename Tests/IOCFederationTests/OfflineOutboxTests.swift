@@ -82,7 +82,7 @@ import Testing
                 return (s["knowledge"]?["hai-chau"]?.int64Value ?? 0) >= total ? true : nil
             }
             #expect(caughtUp == true, "the province never caught up with the ward's backlog")
-            let (received, records) = try Self.readOnly(root + "/province/node.sqlite").read { db in
+            let (received, records) = try await Self.readOnly(root + "/province/node.sqlite").read { db in
                 (
                     try Row.fetchAll(db, sql: "SELECT seq, hash FROM channel_in WHERE peer = 'hai-chau' ORDER BY seq LIMIT 2")
                         .map { (seq: $0[0] as Int64, hash: $0[1] as Data) },
