@@ -110,8 +110,15 @@ public struct SyncService: Service {
             let changed = failures == 0 && knowledge != lastKnowledge
             if !due && !changed {
                 if failures > 0, link.direction == .up, ahead.wants(knowledge) {
-                    buildAhead(link.peer, &ahead, knowledge: knowledge)
-                    await Task.yield()
+                    // Sealing blocks its thread on the store (seconds for a first scope evaluation
+                    // of a large store): off the cooperative pool that serves the API.
+                    ahead = await withCheckedContinuation { done in
+                        DispatchQueue.global().async { [self, ahead] in
+                            var next = ahead
+                            buildAhead(link.peer, &next, knowledge: knowledge)
+                            done.resume(returning: next)
+                        }
+                    }
                 } else {
                     try? await Task.sleep(for: .milliseconds(200))
                 }
@@ -152,7 +159,7 @@ public struct SyncService: Service {
 
     /// What an offline node has built ahead for its parent: bytes waiting unacknowledged (read
     /// once, then counted), and the knowledge at which there was not a full bundle left to build.
-    struct OutboxAhead {
+    struct OutboxAhead: Sendable {
         var bytes: Int?
         var idleAt: VersionVector??
         var capped = false
