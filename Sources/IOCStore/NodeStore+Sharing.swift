@@ -115,7 +115,8 @@ extension StoreTransaction {
         // they are not tracked: a province catching up a ward's backlog does not evaluate that
         // ward's records for the ward. ``StoreTransaction/inScope`` answers for them.
         // One pass over the candidate rows' columns; ids that are no longer records (purged
-        // here) only leave the peer's scope, with no notice (nobody here can judge them).
+        // here, or collected tombstones) only leave the peer's scope, with no notice (nobody
+        // here can judge them).
         // A record whose only change is its create (`state IS NULL`) carries that entry's
         // origin and sequence, so it needs no further query to join a scope.
         let columns = """
@@ -129,11 +130,8 @@ extension StoreTransaction {
                 sql: "DELETE FROM peer_scope WHERE peer = ? AND record_id NOT IN (SELECT id FROM record)", arguments: [peer])
             rows = try Row.fetchCursor(db, sql: columns + " WHERE r.origin != ?", arguments: [peer])
         } else {
-            try db.execute(
-                sql: """
-                    DELETE FROM peer_scope WHERE peer = ? AND record_id IN (
-                        SELECT record_id FROM journal WHERE pos > ? AND record_id IS NOT NULL) AND record_id NOT IN (SELECT id FROM record)
-                    """, arguments: [peer, from])
+            // Records that are gone left every scope when they went (a purge, a collected
+            // tombstone), so only the full evaluation above looks for such ids.
             rows = try Row.fetchCursor(
                 db,
                 sql: columns + """

@@ -44,8 +44,13 @@ import Testing
         try await sync(p, a)  // a must report knowledge covering b's edit too
         #expect(try p.collectTombstones(nodes: nodes) == 0, "a has not yet reported knowledge covering b's edit")
         try await sync(a, p)
+        func scopes() throws -> Int {
+            try p.readSync { try Int.fetchOne($0, sql: "SELECT count(*) FROM peer_scope WHERE record_id = ?", arguments: [Data(report.id.bytes)]) ?? 0 }
+        }
+        #expect(try scopes() == 1, "the province sent the report to thanh-khe")
         #expect(try p.collectTombstones(nodes: nodes) == 1)
         #expect(try p.state(report.id) == nil)
+        #expect(try scopes() == 0, "a collected record stays in no peer's scope")
         // A district that has heard from only one node keeps its tombstone.
         #expect(try a.collectTombstones(nodes: nodes) == 0)
         // Re-delivering old bundles does not resurrect the record.
