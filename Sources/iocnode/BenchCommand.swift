@@ -253,9 +253,10 @@ extension BenchCommand {
             let deadline = ContinuousClock.now + .seconds(max(60, entries / 1000))
             var built = 0
             var still = 0
-            // Done when less than a bundle is left, or when nothing more was built for 30 s (the
-            // first bundle waits for the first scope evaluation: seconds at 1M records).
-            while entries - built >= bundle && still < 600 && ContinuousClock.now < deadline {
+            // Done when at most a bundle is left (a last bundle is sealed ahead only when more
+            // follows it), or when nothing more was built for 30 s (the first bundle waits for the
+            // first scope evaluation: seconds at 1M records).
+            while entries - built > bundle && still < 600 && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(50))
                 let now = (try? probe.unacknowledgedEntries(to: "province")) ?? built
                 still = now == built ? still + 1 : 0
