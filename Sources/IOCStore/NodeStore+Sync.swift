@@ -273,6 +273,10 @@ extension StoreTransaction {
             return verdict
         }
         var singleCreates = 0
+        // Whether every position this bundle gives a record belongs to a record the sender itself
+        // created here: then the sender's scope cannot have changed (see the end).
+        var senderCreatesOnly = true
+        let scopeAtHead = try sharing.map { try scopeEvaluatedToHead(peer, policy: $0.fingerprint) } ?? false
         // The origin whose run is being placed, with its highest contiguous sequence: kept apart
         // from `known` (and folded back when another origin comes) so a run of one origin's
         // entries is placed without hashing its name per entry.
@@ -330,6 +334,7 @@ extension StoreTransaction {
                     continue
                 }
                 let reason = "'\(peer)' says this record left this node's scope"
+                senderCreatesOnly = false
                 if try purge(id, peer: peer, reason: reason) { report.purged += 1 }
             case .entry(let entry, let bytes, let leafHash, let prepared):
                 if !mayForward(entry.origin) {
@@ -362,6 +367,7 @@ extension StoreTransaction {
                     }
                     pos = try appendJournal(entry: entry, blob: bytes, leafHash: leafHash)
                 case .backfill:
+                    senderCreatesOnly = false
                     if let reason = refusedRecords[entry.recordID] {
                         try refuse(entry.dot, recordID: entry.recordID, reason: reason)
                         report.refused.append("\(entry.dot): \(reason)")
@@ -389,10 +395,12 @@ extension StoreTransaction {
                         continue
                     }
                     try saveSingleCreate(entry, prepared, basePosition: pos)
+                    if entry.origin != peer { senderCreatesOnly = false }
                     singleCreates += 1
                     report.applied += 1
                     continue
                 }
+                senderCreatesOnly = false
                 var isNew = false
                 var state: RecordState
                 if let cached = states[entry.recordID] {
@@ -417,9 +425,29 @@ extension StoreTransaction {
         for (origin, seq) in known { try setKnowledge(origin: origin, seq: seq) }
         for state in states.values { try save(state, basePosition: basePositions[state.id]) }
         report.recordsChanged = states.count + singleCreates
+        // The sender's own new records are never in its scope here (``reconcileScope`` skips
+        // records a peer created), so positions that hold only those need no evaluation for it:
+        // a province catching up a ward's backlog would otherwise read every new journal row
+        // again, on the writer, for the ward's next bundle or pull. Positions without a record
+        // (withheld, refused) are never evaluated either.
+        if scopeAtHead, senderCreatesOnly {
+            try db.cachedStatement(sql: "UPDATE peer_scope_state SET pos = (SELECT max(pos) FROM journal) WHERE peer = ?")
+                .execute(arguments: [peer])
+        }
         if let peerKnowledge { try recordPeerKnowledge(peer, peerKnowledge) }
         report.knowledgeAfter = try NodeStore.knowledge(db: db)
         return report
+    }
+
+    /// Whether `peer`'s scope was evaluated, under this policy, up to the last journal position.
+    func scopeEvaluatedToHead(_ peer: String, policy fingerprint: String) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT 1 FROM peer_scope_state WHERE peer = ? AND policy = ?
+                        AND pos = (SELECT coalesce(max(pos), 0) FROM journal)
+                    """),
+            arguments: [peer, fingerprint]) ?? false
     }
 
     /// Whether every prepared create in `decoded` is its record's only change there (what

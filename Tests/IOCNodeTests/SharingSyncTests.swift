@@ -102,6 +102,43 @@ import Testing
         #expect(try f["hai-chau"].knowledge() == f["province"].knowledge())
     }
 
+    /// A peer's own new records are never in its scope at the receiver, so a bundle of nothing
+    /// else moves the receiver's evaluation of that peer's scope past them without reading them
+    /// (a province catching up a ward's backlog). A bundle with anything else (here: the ward
+    /// reassigning a province record away from itself) leaves them to the evaluation, which then
+    /// tells the ward to purge that record.
+    @Test func aPeersOwnNewRecordsAreSkippedInItsScopeButItsEditsAreNot() async throws {
+        let f = try Federation("sharing-fast-forward")
+        defer { f.cleanup() }
+        let r = try await Self.report(
+            f["province"], unit: "48", category: "flooding", assigned: "20194", title: "Cây đổ chắn đường Trần Phú")
+        try await f.syncAll()
+        #expect(try f["hai-chau"].state(r.id) != nil)
+        func evaluated() throws -> (pos: Int64, head: Int64) {
+            try f["province"].readSync { db in
+                (
+                    try Int64.fetchOne(db, sql: "SELECT pos FROM peer_scope_state WHERE peer = 'hai-chau'") ?? -1,
+                    try Int64.fetchOne(db, sql: "SELECT max(pos) FROM journal") ?? 0
+                )
+            }
+        }
+        let start = try evaluated()
+        #expect(start.pos == start.head)
+
+        for i in 0..<2 { _ = try await Self.report(f["hai-chau"], unit: "20194", category: "traffic", title: "Đèn tín hiệu hỏng \(i)") }
+        try await f.fed.transfer(from: f["hai-chau"], to: f["province"])
+        let created = try evaluated()
+        #expect(created.head == start.head + 2)
+        #expect(created.pos == created.head, "only the ward's own creates: nothing to evaluate for it")
+
+        try await Self.patch(f["hai-chau"], r.id, ["assignedUnit": "20200"])
+        try await f.fed.transfer(from: f["hai-chau"], to: f["province"])
+        let edited = try evaluated()
+        #expect(edited.pos == created.head, "an edit of another node's record is evaluated for the ward")
+        try await f.fed.transfer(from: f["province"], to: f["hai-chau"])
+        #expect(try f["hai-chau"].state(r.id) == nil, "the ward was not told to purge the record it reassigned away")
+    }
+
     /// A node building its outbox ahead asks for full bundles only. When the next bundle would not
     /// be full, nothing is kept of the attempt: the scope evaluation that queued back-fills and
     /// drained them into the would-be bundle is rolled back with it, so the back-fills still go.
