@@ -20,7 +20,8 @@
 #
 # The clock starts at ALTER SUBSCRIPTION … ENABLE, so PostgreSQL's figure has no process start in
 # it (shared/anchors/perf.md restarted the subscriber cluster, +2.2 s); ours starts at the ward's
-# process start. Every wait is bounded (--timeout, default max(120, N/2000) s, for the catch-up).
+# process start, after an offline period in which the ward sealed its outbox ahead (the bundles
+# are to it what the WAL written before ENABLE is to the publisher). Every wait is bounded (--timeout, default max(120, N/2000) s, for the catch-up).
 #
 # Nothing else is touched: no system cluster is started, stopped or read. PostgreSQL 15 is
 # installed from Debian packages if missing (Debian's package creates and starts its own
@@ -454,6 +455,6 @@ printf '%-28s %16s %16s %10s   %s\n' "receiver peak RSS (MiB)" "$OUR_RECV" "$PG_
 printf '%-28s %16s %16s %10s\n' "  vs apply worker private" "$OUR_RECV" "$(div "$APPLY_ANON" 1024 1)" \
     "$(ratio "$OUR_RECV" "$(div "$APPLY_ANON" 1024 1)")"
 printf '%-28s %16s %16s %10s\n' "sender peak RSS (MiB)" "$OUR_SEND" "$(div "$WS_HWM" 1024 1)" "$(ratio "$OUR_SEND" "$(div "$WS_HWM" 1024 1)")"
-echo "ours: from the ward's process start (TLS handshake included) until the province holds N entries; signed-bundle bytes without TLS/HTTP framing."
+echo "ours: from the ward's process start (TLS handshake included) until the province holds N entries, after an offline period in which the ward sealed its outbox (as PostgreSQL's WAL is written before ENABLE); signed-bundle bytes without TLS/HTTP framing."
 echo "PostgreSQL: from ENABLE SUBSCRIPTION until the N-th row is visible (no process start); TCP payload including TLS; RSS includes shared_buffers pages touched."
 echo "load average now: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (other builds on this machine make every figure noisy)"
