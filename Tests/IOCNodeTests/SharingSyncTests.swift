@@ -39,6 +39,15 @@ import Testing
         }
 
         func cleanup() { try? FileManager.default.removeItem(atPath: root) }
+
+        /// Installs the sample rules as `version`, without the rule that grants sector OCs their
+        /// categories when `sectorGrant` is false (an administrator revoking it, then restoring it).
+        func installSampleRules(version: UInt64, sectorGrant: Bool) throws {
+            var policy = try SharingPolicy(topology: TopologyFixtures.small())
+            policy.version = version
+            if !sectorGrant { policy.rules.removeAll { $0.to == [.mode(.sector)] } }
+            fed.sharing.install(ActivePolicy(policy: policy, topology: TopologyFixtures.small()))
+        }
     }
 
     static let admin = Actor(userID: "u-admin", role: .admin, unit: nil)
@@ -151,16 +160,10 @@ import Testing
         }
         // Health loses the sector grant, then gets it back: the province, which relays the reports,
         // queues their creates (held by health as hashes) for back-fill at its next bundle.
-        let original = try SharingPolicy(topology: TopologyFixtures.small())
-        var revoked = original
-        revoked.version = 2
-        revoked.rules.removeAll { $0.to == [.mode(.sector)] }
-        f.fed.sharing.install(ActivePolicy(policy: revoked, topology: TopologyFixtures.small()))
+        try f.installSampleRules(version: 2, sectorGrant: false)
         try await f.syncAll()
         #expect(try f["health"].counts()["fieldReport", default: 0] == 0)
-        var granted = original
-        granted.version = 3
-        f.fed.sharing.install(ActivePolicy(policy: granted, topology: TopologyFixtures.small()))
+        try f.installSampleRules(version: 3, sectorGrant: true)
 
         let outbox = Outbox(store: f["province"], signer: try f.fed.signer("province"), sharing: f.fed.sharing)
         func sealed() throws -> Int {
@@ -209,11 +212,7 @@ import Testing
         #expect(try f["health"].counts()["fieldReport"] == 3)
 
         // The administrator removes the sector rule (version 2): purged at the next sync.
-        let original = try SharingPolicy(topology: TopologyFixtures.small())
-        var revoked = original
-        revoked.version = 2
-        revoked.rules.removeAll { $0.to == [.mode(.sector)] }
-        f.fed.sharing.install(ActivePolicy(policy: revoked, topology: TopologyFixtures.small()))
+        try f.installSampleRules(version: 2, sectorGrant: false)
         try await f.syncAll()
         #expect(try f["health"].counts()["fieldReport", default: 0] == 0)
         #expect(try Set(f["health"].purgeReceipts().map(\.recordID)) == Set(food))
@@ -221,9 +220,7 @@ import Testing
         for id in food { #expect(try f["province"].state(id) != nil) }
 
         // Granted back (version 3): every record returns with its history, no resync.
-        var granted = original
-        granted.version = 3
-        f.fed.sharing.install(ActivePolicy(policy: granted, topology: TopologyFixtures.small()))
+        try f.installSampleRules(version: 3, sectorGrant: true)
         let before = try Self.journal(f["health"], origin: "hai-chau").count
         try await f.syncAll()
         #expect(try f["health"].counts()["fieldReport"] == 3)
