@@ -15,21 +15,20 @@ public struct BundleExchange: Sendable {
 
     /// Hands `sink` every bundle `peer` has not acknowledged (the same bytes as before, so a lost
     /// file costs nothing), then new bundles until nothing is left — at least one, which carries
-    /// our knowledge and acknowledgement even when there are no entries. Memory stays bounded by
-    /// one bundle. Returns bundles and entries written.
+    /// our knowledge and acknowledgement even when there are no entries. One bundle at a time, in
+    /// channel order: memory stays bounded by one bundle, and a bundle the running node seals
+    /// meanwhile (it builds its outbox ahead while offline) is taken in turn, leaving no gap.
+    /// Returns bundles and entries written.
     @discardableResult
     public func export(to peer: String, sink: ([UInt8]) throws -> Void) throws -> (bundles: Int, entries: Int) {
         var bundles = 0
         var entries = 0
-        for old in try store.unacknowledged(peer) {
-            try sink(old.envelope)
-            bundles += 1
-            entries += old.entries
-        }
-        while let next = try outbox.next(to: peer, after: UInt64.max, force: bundles == 0) {
+        var last: UInt64 = 0
+        while let next = try outbox.next(to: peer, after: last, force: bundles == 0) {
             try sink(next.envelope)
             bundles += 1
             entries += next.entries
+            last = next.seq
         }
         return (bundles, entries)
     }

@@ -109,19 +109,21 @@ public struct SyncService: Service {
             let due = ContinuousClock.now - lastRound >= (failures > 0 ? Self.backoff(failures) : interval)
             let changed = failures == 0 && knowledge != lastKnowledge
             if !due && !changed {
+                var built = 0
                 if failures > 0, link.direction == .up, ahead.wants(knowledge) {
                     // Sealing blocks its thread on the store (seconds for a first scope evaluation
                     // of a large store): off the cooperative pool that serves the API.
-                    ahead = await withCheckedContinuation { done in
+                    (ahead, built) = await withCheckedContinuation { done in
                         DispatchQueue.global().async { [self, ahead] in
                             var next = ahead
-                            buildAhead(link.peer, &next, knowledge: knowledge)
-                            done.resume(returning: next)
+                            let n = buildAhead(link.peer, &next, knowledge: knowledge)
+                            done.resume(returning: (next, n))
                         }
                     }
-                } else {
-                    try? await Task.sleep(for: .milliseconds(200))
                 }
+                // Straight on while bundles are being sealed; otherwise (nothing full yet while
+                // writes keep coming, or nothing to do) at most five looks a second.
+                if built == 0 { try? await Task.sleep(for: .milliseconds(200)) }
                 continue
             }
             // A round woken by a change, not by the interval, carries content only: hashes of
@@ -173,25 +175,29 @@ public struct SyncService: Service {
     /// link returns only sends (``push`` takes unacknowledged bundles first, same bytes). A
     /// partial bundle is left for the round itself, so days of trickling writes do not become
     /// hundreds of small bundles.
-    func buildAhead(_ peer: String, _ ahead: inout OutboxAhead, knowledge: VersionVector?) {
+    /// Returns the number of bundles sealed.
+    func buildAhead(_ peer: String, _ ahead: inout OutboxAhead, knowledge: VersionVector?) -> Int {
+        var built = 0
         do {
             var waiting = try ahead.bytes ?? store.pending(for: peer).bytesPending
             defer { ahead.bytes = waiting }
-            for _ in 0..<4 {
+            while built < 4 {
                 guard waiting < offlineOutboxBytes else {
                     ahead.capped = true
-                    return
+                    break
                 }
                 guard let bundle = try outbox.next(to: peer, after: .max, fullOnly: true) else {
                     ahead.idleAt = .some(knowledge)
-                    return
+                    break
                 }
                 waiting += bundle.envelope.count
+                built += 1
             }
         } catch {
             ahead.idleAt = .some(knowledge)  // tried again after the next local write
             logger.debug("could not build bundles ahead for \(peer): \(error)")
         }
+        return built
     }
 
     /// Exponential backoff from 1 s, capped at 60 s, with ±25 % jitter so reconnecting children
@@ -292,7 +298,7 @@ public struct SyncService: Service {
             // The peer holds a bundle but misses an earlier one: resend from its high-water mark,
             // unless that is a bundle it has acknowledged before (then neither side can mend it).
             let held = receipts.first { $0.outcome == "held" }?.seq ?? run[0].seq
-            if try store.unacknowledged(peer).first?.seq == held {
+            if try store.firstUnacknowledged(peer, after: 0)?.seq == held {
                 throw PeerError("\(peer) holds bundle \(held) but lacks \(final.highWater + 1), which we no longer have")
             }
             run = try outbox.batch(to: peer, count: budget.maxBundles, bytes: budget.bytes, contentOnly: contentOnly)

@@ -172,20 +172,6 @@ extension NodeStore {
         to peer: String, force: Bool, contentOnly: Bool = false, fullOnly: Bool = false, sharing: ActivePolicy? = nil,
         seal: (OutboundDraft) throws -> (envelope: [UInt8], hash: [UInt8])
     ) throws -> OutboundBundle? {
-        do {
-            return try nextOutboundTransaction(to: peer, force: force, contentOnly: contentOnly, fullOnly: fullOnly, sharing: sharing, seal: seal)
-        } catch is NotFull {
-            return nil  // rolled back: scope queues drained for the bundle are back in place
-        }
-    }
-
-    /// Thrown inside the transaction to roll back a bundle that would not be full.
-    private struct NotFull: Error {}
-
-    private func nextOutboundTransaction(
-        to peer: String, force: Bool, contentOnly: Bool, fullOnly: Bool, sharing: ActivePolicy?,
-        seal: (OutboundDraft) throws -> (envelope: [UInt8], hash: [UInt8])
-    ) throws -> OutboundBundle? {
         try writeSync { tx in
             let db = tx.db
             let last = try Row.fetchOne(
@@ -195,60 +181,85 @@ extension NodeStore {
             if let last, (last[4] as Int64) == 0 { beyond = beyond.merged(with: try Self.vector(last[2])) }
             let mine = try Self.knowledge(db: db)
             let ack = try Self.inboundHighWater(db: db, peer: peer).seq
-            var lead: [BundleItem] = []
-            var deltaLimits = limits
-            var visible: ((EntryHeader) -> Bool)?
-            if let sharing {
-                try tx.reconcileScope(peer: peer, sharing: sharing, beyond: beyond)
-                let (items, bytes) = try tx.drainScopeQueues(peer: peer, limits: limits)
-                lead = items
-                deltaLimits.bundleEntriesMax -= items.count
-                deltaLimits.bundlePayloadBytesMax -= bytes
-                // In scope: tracked in peer_scope, or created by the peer (see reconcileScope).
-                let inScope = RawStatement(
-                    try db.cachedStatement(
-                        sql: """
-                            SELECT 1 WHERE EXISTS (SELECT 1 FROM peer_scope WHERE peer = ?1 AND record_id = ?2)
-                                OR EXISTS (SELECT 1 FROM record WHERE id = ?2 AND origin = ?1)
-                            """))
-                var memo: [RecordID: Bool] = [:]
-                visible = { header in
-                    if let known = memo[header.recordID] { return known }
-                    let found = (try? inScope.run(.text(peer), .id(header.recordID))) ?? false
-                    memo[header.recordID] = found
-                    return found
-                }
+            // The scope evaluation commits whatever follows: a bundle that would not be full is
+            // rolled back to here (its drained queues restored), and the evaluation is not redone.
+            if let sharing { try tx.reconcileScope(peer: peer, sharing: sharing, beyond: beyond) }
+            var made: OutboundBundle?
+            try db.inSavepoint {
+                made = try tx.sealNext(
+                    to: peer, last: last, beyond: beyond, mine: mine, ack: ack, force: force, contentOnly: contentOnly,
+                    fullOnly: fullOnly, sharing: sharing, seal: seal)
+                return made == nil && fullOnly ? .rollback : .commit
             }
-            var delta = try Self.delta(db: db, beyond: beyond, visible: visible, limits: deltaLimits)
-            delta.items = lead + delta.items
-            // A new acknowledgement alone is no reason for a bundle: over HTTP it travels in the
-            // receipt and the pull request, and two peers would otherwise ping-pong empty bundles.
-            // Nor is knowledge the peer already exceeds (a province catching up a ward's backlog
-            // would otherwise answer each of the ward's bundles with one of its own).
-            if !force, delta.items.isEmpty, let last {
-                if try Self.vector(last[3]) == mine || beyond.dominatesOrEquals(mine) { return nil }
-            }
-            if !force, contentOnly, delta.complete, !delta.items.contains(where: \.isContent) { return nil }
-            if fullOnly, delta.complete { throw NotFull() }
-            let seq = UInt64((last?[0] as Int64?) ?? 0) + 1
-            let prev = (last?[1] as Data?).map(Array.init) ?? Self.zeroHash
-            let draft = OutboundDraft(peer: peer, seq: seq, prevHash: prev, ack: ack, knowledge: mine, delta: delta)
-            let (envelope, hash) = try seal(draft)
-            try db.execute(
-                sql: """
-                    INSERT INTO channel_out(peer, seq, hash, envelope, bytes, entries, reached, knowledge, ack, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    peer, Int64(seq), Data(hash), Data(envelope), envelope.count, delta.items.count,
-                    Self.blob(delta.reached), Self.blob(mine), Int64(ack), now(),
-                ])
-            try tx.audit(
-                .bundleSent, peer: peer, seq: seq, hash: hash, entries: delta.items.count, knowledge: mine,
-                policyVersion: sharing?.version ?? 0)
-            return OutboundBundle(peer: peer, seq: seq, hash: hash, envelope: envelope, entries: delta.items.count)
+            return made
         }
     }
+}
+
+extension StoreTransaction {
+    /// The body of ``NodeStore/nextOutbound(to:force:contentOnly:fullOnly:sharing:seal:)`` after
+    /// the scope evaluation: queues drained, delta read, bundle sealed and recorded (nil: none).
+    func sealNext(
+        to peer: String, last: Row?, beyond: VersionVector, mine: VersionVector, ack: UInt64, force: Bool, contentOnly: Bool,
+        fullOnly: Bool, sharing: ActivePolicy?, seal: (OutboundDraft) throws -> (envelope: [UInt8], hash: [UInt8])
+    ) throws -> OutboundBundle? {
+        let tx = self
+        let limits = store.limits
+        var lead: [BundleItem] = []
+        var deltaLimits = limits
+        var visible: ((EntryHeader) -> Bool)?
+        if sharing != nil {
+            let (items, bytes) = try tx.drainScopeQueues(peer: peer, limits: limits)
+            lead = items
+            deltaLimits.bundleEntriesMax -= items.count
+            deltaLimits.bundlePayloadBytesMax -= bytes
+            // In scope: tracked in peer_scope, or created by the peer (see reconcileScope).
+            let inScope = RawStatement(
+                try db.cachedStatement(
+                    sql: """
+                        SELECT 1 WHERE EXISTS (SELECT 1 FROM peer_scope WHERE peer = ?1 AND record_id = ?2)
+                            OR EXISTS (SELECT 1 FROM record WHERE id = ?2 AND origin = ?1)
+                        """))
+            var memo: [RecordID: Bool] = [:]
+            visible = { header in
+                if let known = memo[header.recordID] { return known }
+                let found = (try? inScope.run(.text(peer), .id(header.recordID))) ?? false
+                memo[header.recordID] = found
+                return found
+            }
+        }
+        var delta = try NodeStore.delta(db: db, beyond: beyond, visible: visible, limits: deltaLimits)
+        delta.items = lead + delta.items
+        // A new acknowledgement alone is no reason for a bundle: over HTTP it travels in the
+        // receipt and the pull request, and two peers would otherwise ping-pong empty bundles.
+        // Nor is knowledge the peer already exceeds (a province catching up a ward's backlog
+        // would otherwise answer each of the ward's bundles with one of its own).
+        if !force, delta.items.isEmpty, let last {
+            if try NodeStore.vector(last[3]) == mine || beyond.dominatesOrEquals(mine) { return nil }
+        }
+        if !force, contentOnly, delta.complete, !delta.items.contains(where: \.isContent) { return nil }
+        if fullOnly, delta.complete { return nil }
+        let seq = UInt64((last?[0] as Int64?) ?? 0) + 1
+        let prev = (last?[1] as Data?).map(Array.init) ?? NodeStore.zeroHash
+        let draft = OutboundDraft(peer: peer, seq: seq, prevHash: prev, ack: ack, knowledge: mine, delta: delta)
+        let (envelope, hash) = try seal(draft)
+        try db.execute(
+            sql: """
+                INSERT INTO channel_out(peer, seq, hash, envelope, bytes, entries, reached, knowledge, ack, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                peer, Int64(seq), Data(hash), Data(envelope), envelope.count, delta.items.count,
+                NodeStore.blob(delta.reached), NodeStore.blob(mine), Int64(ack), store.now(),
+            ])
+        try tx.audit(
+            .bundleSent, peer: peer, seq: seq, hash: hash, entries: delta.items.count, knowledge: mine,
+            policyVersion: sharing?.version ?? 0)
+        return OutboundBundle(peer: peer, seq: seq, hash: hash, envelope: envelope, entries: delta.items.count)
+    }
+}
+
+extension NodeStore {
 
     /// What is waiting for `peer`: entries beyond its knowledge and bytes of unacknowledged bundles.
     public func pending(for peer: String) throws -> (entriesBehind: UInt64, bytesPending: Int) {

@@ -95,9 +95,15 @@ extension StoreTransaction {
             sql: "INSERT INTO purge_receipt(record_id, kind, peer, reason, entries, at) VALUES (?, ?, ?, ?, ?, ?)",
             arguments: [key, row[0] as String, peer, reason, entries, store.now()])
         try audit(.purge, peer: peer, reason: reason, record: id)
-        try db.execute(sql: "DELETE FROM outbox_backfill WHERE record_id = ?", arguments: [key])
-        try db.execute(sql: "DELETE FROM peer_scope WHERE record_id = ?", arguments: [key])
+        try forgetInScopes(key)
         return true
+    }
+
+    /// Removes a record that is gone from every peer's scope, pending list and back-fill queue.
+    func forgetInScopes(_ key: Data) throws {
+        for table in ["outbox_backfill", "peer_scope", "peer_scope_pending"] {
+            try db.execute(sql: "DELETE FROM \(table) WHERE record_id = ?", arguments: [key])
+        }
     }
 
     /// Brings `peer`'s scope up to date: every record touched since the last evaluation (or every

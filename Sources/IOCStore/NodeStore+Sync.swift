@@ -395,7 +395,8 @@ extension StoreTransaction {
                         continue
                     }
                     try saveSingleCreate(entry, prepared, basePosition: pos)
-                    if entry.origin != peer { senderCreatesOnly = false }
+                    // The record's origin as `reconcileScope` reads it (the row column).
+                    if prepared.columns.origin != peer { senderCreatesOnly = false }
                     singleCreates += 1
                     report.applied += 1
                     continue
@@ -431,7 +432,7 @@ extension StoreTransaction {
         // again, on the writer, for the ward's next bundle or pull. Positions without a record
         // (withheld, refused) are never evaluated either.
         if scopeAtHead, senderCreatesOnly {
-            try db.cachedStatement(sql: "UPDATE peer_scope_state SET pos = (SELECT max(pos) FROM journal) WHERE peer = ?")
+            try db.cachedStatement(sql: "UPDATE peer_scope_state SET pos = (SELECT coalesce(max(pos), 0) FROM journal) WHERE peer = ?")
                 .execute(arguments: [peer])
         }
         if let peerKnowledge { try recordPeerKnowledge(peer, peerKnowledge) }

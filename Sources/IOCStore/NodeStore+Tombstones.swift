@@ -28,9 +28,9 @@ extension NodeStore {
                 guard state.isDeleted, stable.dominatesOrEquals(state.applied) else { continue }
                 let key = Data(state.id.bytes)
                 try tx.db.execute(sql: "DELETE FROM record WHERE id = ?", arguments: [key])
-                // As a purge does: no peer's scope lists a record that is gone (``reconcileScope``
-                // relies on it and does not look for such ids on every evaluation).
-                try tx.db.execute(sql: "DELETE FROM peer_scope WHERE record_id = ?", arguments: [key])
+                // As a purge does: no peer's scope or queue lists a record that is gone
+                // (``reconcileScope`` relies on it and does not look for such ids on every evaluation).
+                try tx.forgetInScopes(key)
                 collected += 1
             }
             return collected

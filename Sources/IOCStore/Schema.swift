@@ -219,23 +219,25 @@ enum Schema {
                     -- The envelope (~0.5 MB, in overflow pages) becomes the last column: SQLite
                     -- reaches a column stored after a large blob only by walking its overflow
                     -- chain, so with the envelope first, summing `bytes` over an offline node's
-                    -- outbox built ahead (up to 256 MiB) read every page of it.
+                    -- outbox built ahead (up to 256 MiB) read every page of it. The small columns
+                    -- that queries filter and sum on come before the version vectors, which grow
+                    -- with the number of origins.
                     CREATE TABLE channel_out_v7 (
                         peer TEXT NOT NULL,
                         seq INTEGER NOT NULL,
                         hash BLOB NOT NULL,
+                        acked INTEGER NOT NULL DEFAULT 0,
                         bytes INTEGER NOT NULL,
                         entries INTEGER NOT NULL,
-                        reached BLOB NOT NULL,
-                        knowledge BLOB NOT NULL,
                         ack INTEGER NOT NULL,
                         created_at INTEGER NOT NULL,
-                        acked INTEGER NOT NULL DEFAULT 0,
+                        reached BLOB NOT NULL,
+                        knowledge BLOB NOT NULL,
                         envelope BLOB,
                         PRIMARY KEY(peer, seq)
                     ) WITHOUT ROWID;
-                    INSERT INTO channel_out_v7(peer, seq, hash, bytes, entries, reached, knowledge, ack, created_at, acked, envelope)
-                        SELECT peer, seq, hash, bytes, entries, reached, knowledge, ack, created_at, acked, envelope FROM channel_out;
+                    INSERT INTO channel_out_v7(peer, seq, hash, acked, bytes, entries, ack, created_at, reached, knowledge, envelope)
+                        SELECT peer, seq, hash, acked, bytes, entries, ack, created_at, reached, knowledge, envelope FROM channel_out;
                     DROP TABLE channel_out;
                     ALTER TABLE channel_out_v7 RENAME TO channel_out;
                     """)

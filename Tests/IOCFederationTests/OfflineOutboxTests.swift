@@ -20,6 +20,20 @@ import Testing
         }
     }
 
+    /// `count` ~1.2 KB field reports of Hải Châu written straight into its store.
+    static func author(_ root: String, count: Int, seed: UInt64) throws {
+        let store = try NodeStore(.init(path: root + "/hai-chau/node.sqlite", nodeID: "hai-chau", federation: "test-fed"))
+        var rng = SeededRandom(seed: seed)
+        let now = store.now()
+        try store.writeSync { tx in
+            for i in 0..<count {
+                let body = BenchmarkData.fieldReport(i, rng: &rng, unit: "20194", now: now)
+                let fields = try RecordKind.fieldReport.schema.validateCreate(body, now: now)
+                _ = try tx.create(kind: .fieldReport, fields: fields, actor: .system, unit: "20194")
+            }
+        }
+    }
+
     static func readOnly(_ path: String) throws -> DatabaseQueue {
         var c = Configuration()
         c.readonly = true
@@ -36,18 +50,7 @@ import Testing
             // Two full bundles' worth and a little more, authored before the ward first starts.
             let backlog = 2 * Self.full + 100
             try FileManager.default.createDirectory(atPath: root + "/hai-chau", withIntermediateDirectories: true)
-            do {
-                let store = try NodeStore(.init(path: root + "/hai-chau/node.sqlite", nodeID: "hai-chau", federation: "test-fed"))
-                var rng = SeededRandom(seed: 7)
-                let now = store.now()
-                try store.writeSync { tx in
-                    for i in 0..<backlog {
-                        let body = BenchmarkData.fieldReport(i, rng: &rng, unit: "20194", now: now)
-                        let fields = try RecordKind.fieldReport.schema.validateCreate(body, now: now)
-                        _ = try tx.create(kind: .fieldReport, fields: fields, actor: .system, unit: "20194")
-                    }
-                }
-            }
+            try Self.author(root, count: backlog, seed: 7)
             try fed.start("hai-chau")
             let ward = try fed.token("hai-chau")
             let ahead = try await fed.waitFor(seconds: 60) {
@@ -72,11 +75,20 @@ import Testing
             let still = try Self.sealed(root)
             #expect(still.map(\.seq) == [1, 2], "a partial bundle was sealed while offline: \(still.map(\.entries))")
 
+            // A bundle's worth more (written by another process, as a second API instance would):
+            // building resumes, and the leftover plus the new writes fill bundle 3.
+            try Self.author(root, count: Self.full, seed: 8)
+            let resumed = try await fed.waitFor(seconds: 30) {
+                let s = try Self.sealed(root)
+                return s.count == 3 ? s : nil
+            }
+            #expect(resumed?.last?.entries == Self.full, "building ahead did not resume after more writes")
+
             // The province starts: it holds the whole backlog, and its first two bundles from the
             // ward are the ones built ahead, byte for byte (same hash on the channel).
             try fed.start("province")
             let province = try fed.token("province")
-            let total = Int64(backlog + 3)
+            let total = Int64(backlog + 3 + Self.full)
             let caughtUp = try await fed.waitFor(seconds: 60) {
                 let (_, s) = try await fed.request(client, "province", .GET, "/api/v1/sync/status", token: province)
                 return (s["knowledge"]?["hai-chau"]?.int64Value ?? 0) >= total ? true : nil

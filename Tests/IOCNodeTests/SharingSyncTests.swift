@@ -148,6 +148,17 @@ import Testing
         #expect(try f["hai-chau"].state(r.id) == nil, "the ward was not told to purge the record it reassigned away")
     }
 
+    /// The first bundles between two new nodes carry no entries at all: applied, with the
+    /// receiver's evaluation of the sender's scope still at position 0 of its empty journal.
+    @Test func bundlesWithoutEntriesIntoEmptyJournalsAreApplied() async throws {
+        let f = try Federation("sharing-empty")
+        defer { f.cleanup() }
+        let up = try await f.fed.transfer(from: f["hai-chau"], to: f["province"])
+        let down = try await f.fed.transfer(from: f["province"], to: f["hai-chau"])
+        #expect(!up.isEmpty && !down.isEmpty)
+        #expect((up + down).allSatisfy { $0.outcome == "applied" }, "\((up + down).map { $0.reason ?? $0.outcome })")
+    }
+
     /// A node building its outbox ahead asks for full bundles only. When the next bundle would not
     /// be full, nothing is kept of the attempt: the scope evaluation that queued back-fills and
     /// drained them into the would-be bundle is rolled back with it, so the back-fills still go.
