@@ -174,8 +174,7 @@ public struct SyncService: Service {
     /// reads, compression and signing are done while the node waits, and the catch-up after the
     /// link returns only sends (``push`` takes unacknowledged bundles first, same bytes). A
     /// partial bundle is left for the round itself, so days of trickling writes do not become
-    /// hundreds of small bundles.
-    /// Returns the number of bundles sealed.
+    /// hundreds of small bundles. Returns the number of bundles sealed.
     func buildAhead(_ peer: String, _ ahead: inout OutboxAhead, knowledge: VersionVector?) -> Int {
         var built = 0
         do {

@@ -122,21 +122,6 @@ extension NodeStore {
 
     // MARK: Sending
 
-    /// Bundles sent to `peer` that it has not acknowledged, oldest first.
-    public func unacknowledged(_ peer: String) throws -> [OutboundBundle] {
-        try readSync { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT seq, hash, envelope, entries FROM channel_out WHERE peer = ? AND acked = 0 ORDER BY seq",
-                arguments: [peer]
-            ).map { row in
-                OutboundBundle(
-                    peer: peer, seq: UInt64(row[0] as Int64), hash: Array(row[1] as Data), envelope: Array(row[2] as Data),
-                    entries: row[3])
-            }
-        }
-    }
-
     /// The first bundle to `peer` not acknowledged, past `after`.
     public func firstUnacknowledged(_ peer: String, after: UInt64) throws -> OutboundBundle? {
         try readSync { db in
