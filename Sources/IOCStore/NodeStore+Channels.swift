@@ -188,13 +188,12 @@ extension StoreTransaction {
         to peer: String, last: Row?, beyond: VersionVector, mine: VersionVector, ack: UInt64, force: Bool, contentOnly: Bool,
         fullOnly: Bool, sharing: ActivePolicy?, seal: (OutboundDraft) throws -> (envelope: [UInt8], hash: [UInt8])
     ) throws -> OutboundBundle? {
-        let tx = self
         let limits = store.limits
         var lead: [BundleItem] = []
         var deltaLimits = limits
         var visible: ((EntryHeader) -> Bool)?
         if sharing != nil {
-            let (items, bytes) = try tx.drainScopeQueues(peer: peer, limits: limits)
+            let (items, bytes) = try drainScopeQueues(peer: peer, limits: limits)
             lead = items
             deltaLimits.bundleEntriesMax -= items.count
             deltaLimits.bundlePayloadBytesMax -= bytes
@@ -237,7 +236,7 @@ extension StoreTransaction {
                 peer, Int64(seq), Data(hash), Data(envelope), envelope.count, delta.items.count,
                 NodeStore.blob(delta.reached), NodeStore.blob(mine), Int64(ack), store.now(),
             ])
-        try tx.audit(
+        try audit(
             .bundleSent, peer: peer, seq: seq, hash: hash, entries: delta.items.count, knowledge: mine,
             policyVersion: sharing?.version ?? 0)
         return OutboundBundle(peer: peer, seq: seq, hash: hash, envelope: envelope, entries: delta.items.count)
@@ -245,7 +244,6 @@ extension StoreTransaction {
 }
 
 extension NodeStore {
-
     /// What is waiting for `peer`: entries beyond its knowledge and bytes of unacknowledged bundles.
     public func pending(for peer: String) throws -> (entriesBehind: UInt64, bytesPending: Int) {
         try readSync { db in

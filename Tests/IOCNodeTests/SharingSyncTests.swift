@@ -63,6 +63,15 @@ import Testing
         return try await store.create(kind: .fieldReport, fields: valid, actor: admin, unit: unit)
     }
 
+    /// `count` food-safety reports of Hải Châu (shared with the health sector OC by the sample rules).
+    static func foodReports(_ store: NodeStore, count: Int) async throws -> [RecordID] {
+        var ids: [RecordID] = []
+        for i in 0..<count {
+            ids.append(try await report(store, unit: "20194", category: "food-safety", title: "Ngộ độc thực phẩm \(i)").id)
+        }
+        return ids
+    }
+
     static func patch(_ store: NodeStore, _ id: RecordID, _ changes: [String: JSONValue]) async throws {
         _ = try await store.patch(id: id, kind: .fieldReport, actor: admin) { _ in changes }
     }
@@ -160,15 +169,12 @@ import Testing
     }
 
     /// A node building its outbox ahead asks for full bundles only. When the next bundle would not
-    /// be full, nothing is kept of the attempt: the scope evaluation that queued back-fills and
-    /// drained them into the would-be bundle is rolled back with it, so the back-fills still go.
+    /// be full, no bundle is sealed and the back-fills drained into it go back to their queue, so
+    /// they still go; the scope evaluation that queued them is kept (not redone at every look).
     @Test func aBundleThatWouldNotBeFullLeavesTheScopeQueuesInPlace() async throws {
         let f = try Federation("sharing-full-only")
         defer { f.cleanup() }
-        var food: [RecordID] = []
-        for i in 0..<3 {
-            food.append(try await Self.report(f["hai-chau"], unit: "20194", category: "food-safety", title: "Ngộ độc tập thể \(i)").id)
-        }
+        let food = try await Self.foodReports(f["hai-chau"], count: 3)
         // Health loses the sector grant, then gets it back: the province, which relays the reports,
         // queues their creates (held by health as hashes) for back-fill at its next bundle.
         try f.installSampleRules(version: 2, sectorGrant: false)
@@ -183,6 +189,10 @@ import Testing
         let before = try sealed()
         #expect(try outbox.next(to: "health", after: .max, fullOnly: true) == nil)
         #expect(try sealed() == before, "no bundle is sealed when it would not be full")
+        let evaluated = try f["province"].readSync { db in
+            try String.fetchOne(db, sql: "SELECT policy FROM peer_scope_state WHERE peer = 'health'")
+        }
+        #expect(evaluated == f.fed.sharing.current?.fingerprint, "the scope evaluation under version 3 was not kept")
 
         try await f.syncAll()
         #expect(try f["health"].counts()["fieldReport", default: 0] == 3, "the back-fills were lost with the bundle not built")
@@ -214,10 +224,7 @@ import Testing
     @Test func revokingAGrantPurgesAndGrantingItBackBackfills() async throws {
         let f = try Federation("sharing-revoke")
         defer { f.cleanup() }
-        var food: [RecordID] = []
-        for i in 0..<3 {
-            food.append(try await Self.report(f["hai-chau"], unit: "20194", category: "food-safety", title: "Ngộ độc thực phẩm \(i)").id)
-        }
+        let food = try await Self.foodReports(f["hai-chau"], count: 3)
         _ = try await Self.report(f["hai-chau"], unit: "20194", category: "flooding", title: "Ngập cục bộ")
         try await f.syncAll()
         #expect(try f["health"].counts()["fieldReport"] == 3)
