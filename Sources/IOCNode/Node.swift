@@ -197,7 +197,8 @@ public struct Node: Sendable {
             services.append(
                 SyncService(
                     store: store, links: sync.links, client: client, outbox: sync.outbox, receiver: sync.receiver,
-                    trust: sync.trust, board: sync.board, audit: sync.audit, interval: c.syncInterval, logger: logger))
+                    trust: sync.trust, board: sync.board, audit: sync.audit, interval: c.syncInterval,
+                    offlineOutboxBytes: c.offlineOutboxBytes, logger: logger))
         } else {
             api = Application(
                 router: makeRouter(), configuration: .init(address: .hostname(c.listenHost, port: c.listenPort)),

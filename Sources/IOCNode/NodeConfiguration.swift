@@ -21,6 +21,9 @@ public struct NodeConfiguration: Sendable {
     public var syncListenPort: Int
     /// How often each link syncs when nothing changed (changes sync within ~200 ms).
     public var syncInterval: Duration
+    /// Signed bundles an offline node seals ahead for its parent, at most (about a million ~1 KB
+    /// changes at ~254 B each for the default): a unit on a small disk can lower it.
+    public var offlineOutboxBytes = 256 << 20
     /// The topology file, watched for sharing-policy changes while the node runs (nil: never reloaded).
     public var topologyPath: String?
     /// How often the topology file is checked for changes.

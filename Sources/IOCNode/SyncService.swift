@@ -82,14 +82,14 @@ public struct SyncService: Service {
     /// This node's audit keys: each round with the parent ends with mutual witnessing.
     let audit: AuditKeys?
     let interval: Duration
+    /// Signed bundles an offline node keeps ready for its parent (``NodeConfiguration/offlineOutboxBytes``):
+    /// when the link returns, the catch-up only sends them.
+    let offlineOutboxBytes: Int
     let logger: Logger
     /// Bundles pushed or pulled per round before yielding to the other links.
     let bundlesPerRound = 64
     /// Bundles per streamed push request (within `Limits.bundlesPerRequestMax`).
     let bundlesPerRequest = 8
-    /// Signed bundles an offline node keeps ready for its parent (about a million ~1 KB changes
-    /// at ~254 B each): when the link returns, the catch-up only sends them.
-    let offlineOutboxBytes = 256 << 20
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -110,13 +110,14 @@ public struct SyncService: Service {
             let changed = failures == 0 && knowledge != lastKnowledge
             if !due && !changed {
                 var built = 0
-                if failures > 0, link.direction == .up, ahead.wants(knowledge) {
+                let mark = OutboxAhead.Mark(knowledge: knowledge, policy: outbox.sharing.current?.fingerprint)
+                if failures > 0, link.direction == .up, ahead.wants(mark, now: .now) {
                     // Sealing blocks its thread on the store (seconds for a first scope evaluation
                     // of a large store): off the cooperative pool that serves the API.
                     (ahead, built) = await withCheckedContinuation { done in
                         DispatchQueue.global().async { [self, ahead] in
                             var next = ahead
-                            let n = buildAhead(link.peer, &next, knowledge: knowledge)
+                            let n = buildAhead(link.peer, &next, at: mark)
                             done.resume(returning: (next, n))
                         }
                     }
@@ -160,13 +161,28 @@ public struct SyncService: Service {
     }
 
     /// What an offline node has built ahead for its parent: bytes waiting unacknowledged (read
-    /// once, then counted), and the knowledge at which there was not a full bundle left to build.
+    /// once, then counted), where there was not a full bundle left to build, and when the cap was
+    /// reached.
     struct OutboxAhead: Sendable {
         var bytes: Int?
-        var idleAt: VersionVector??
-        var capped = false
+        /// The local knowledge and sharing policy at which nothing full was left: building resumes
+        /// after a local write, or under a new policy (a record may now go up).
+        var idleAt: Mark?
+        /// Acknowledgements can also arrive by file (`bundle import` of the parent's bundle), not
+        /// only in a round: a capped outbox is measured again from the store every ``recheck``.
+        var cappedAt: ContinuousClock.Instant?
 
-        func wants(_ knowledge: VersionVector?) -> Bool { !capped && idleAt != .some(knowledge) }
+        static let recheck: Duration = .seconds(5)
+
+        struct Mark: Sendable, Equatable {
+            var knowledge: VersionVector?
+            var policy: String?
+        }
+
+        func wants(_ mark: Mark, now: ContinuousClock.Instant) -> Bool {
+            if let cappedAt { return now - cappedAt >= Self.recheck }
+            return idleAt != mark
+        }
     }
 
     /// While the parent cannot be reached, seals full bundles ahead, a few per step so the retry
@@ -175,25 +191,30 @@ public struct SyncService: Service {
     /// link returns only sends (``push`` takes unacknowledged bundles first, same bytes). A
     /// partial bundle is left for the round itself, so days of trickling writes do not become
     /// hundreds of small bundles. Returns the number of bundles sealed.
-    func buildAhead(_ peer: String, _ ahead: inout OutboxAhead, knowledge: VersionVector?) -> Int {
+    func buildAhead(_ peer: String, _ ahead: inout OutboxAhead, at mark: OutboxAhead.Mark) -> Int {
         var built = 0
+        if ahead.cappedAt != nil {
+            // Measured again: acknowledgements may have come in by file since.
+            ahead.cappedAt = nil
+            ahead.bytes = nil
+        }
         do {
             var waiting = try ahead.bytes ?? store.pending(for: peer).bytesPending
             defer { ahead.bytes = waiting }
             while built < 4 {
                 guard waiting < offlineOutboxBytes else {
-                    ahead.capped = true
+                    ahead.cappedAt = .now
                     break
                 }
                 guard let bundle = try outbox.next(to: peer, after: .max, fullOnly: true) else {
-                    ahead.idleAt = .some(knowledge)
+                    ahead.idleAt = mark
                     break
                 }
                 waiting += bundle.envelope.count
                 built += 1
             }
         } catch {
-            ahead.idleAt = .some(knowledge)  // tried again after the next local write
+            ahead.idleAt = mark  // tried again after the next local write
             logger.debug("could not build bundles ahead for \(peer): \(error)")
         }
         return built

@@ -26,6 +26,8 @@ struct ServeCommand: AsyncParsableCommand {
     var syncListen: String?
     @Option(help: "Seconds between sync rounds when nothing changed (changes sync at once).")
     var syncInterval: Int = 5
+    @Option(help: "MiB of signed bundles sealed ahead for the parent while it cannot be reached.")
+    var offlineOutboxMib: Int = 256
     @Flag(help: "Plain HTTP on loopback, no sync listener and no peers: for local development only.")
     var insecureDev = false
     @Option(help: ArgumentHelp("Shift this node's wall clock by this many milliseconds (fault tests only).", visibility: .hidden))
@@ -57,6 +59,10 @@ struct ServeCommand: AsyncParsableCommand {
             syncListenHost: syncHost, syncListenPort: syncPort, syncInterval: .seconds(max(1, syncInterval)))
         configuration.topologyPath = topology
         configuration.clockOffsetMilliseconds = clockOffsetMs
+        guard (0...65536).contains(offlineOutboxMib) else {
+            throw ValidationError("--offline-outbox-mib must be 0–65536 (0: seal nothing ahead while offline).")
+        }
+        configuration.offlineOutboxBytes = offlineOutboxMib << 20
         let n: Node
         do {
             n = try Node(configuration: configuration)

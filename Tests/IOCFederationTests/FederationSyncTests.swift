@@ -178,12 +178,12 @@ final class LocalFederation: @unchecked Sendable {
         return yaml + sharing
     }
 
-    /// Starts `iocnode serve` for `node` and waits until both listeners are up.
-    func start(_ node: String) throws {
+    /// Starts `iocnode serve` for `node` (with `options` added) and waits until both listeners are up.
+    func start(_ node: String, options: [String] = []) throws {
         let (p, out) = try ProcessSupport.start([
             "serve", "--topology", topologyPath, "--node", node, "--data", root + "/\(node)", "--certs", root + "/certs",
             "--sync-interval", "1",
-        ])
+        ] + options)
         processes[node] = p
         guard ProcessSupport.waitForLine(out, containing: "sync (mutual TLS) listening on", timeout: 30) != nil else {
             throw TestFailure("\(node) did not start")

@@ -109,4 +109,51 @@ import Testing
         }
         try await client.shutdown()
     }
+
+    /// With the outbox at its cap, a ward whose acknowledgements come back by file (the province
+    /// unreachable over the network, a USB stick both ways) builds ahead again, without waiting
+    /// for a round that cannot happen.
+    @Test func aCappedOutboxBuildsAgainOnceTheParentAcknowledgesByFile() async throws {
+        let root = try ProcessSupport.tempDirectory("offline-cap")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let fed = try LocalFederation(root: root, nodes: ["province", "hai-chau"])
+        defer { fed.stopAll() }
+        let certs = root + "/certs"
+        func run(_ args: [String]) throws {
+            let r = try ProcessSupport.run(args)
+            guard r.status == 0 else { throw TestFailure("\(args.prefix(2).joined(separator: " ")) failed: \(r.output)") }
+        }
+        // Full bundles are ~0.5 MB: a 1 MiB cap stops after the third.
+        try FileManager.default.createDirectory(atPath: root + "/hai-chau", withIntermediateDirectories: true)
+        try Self.author(root, count: 6 * Self.full, seed: 11)
+        try fed.start("hai-chau", options: ["--offline-outbox-mib", "1"])
+        let capped = try await fed.waitFor(seconds: 60) { try Self.sealed(root).count == 3 ? true : nil }
+        let first = try Self.sealed(root).map(\.entries)
+        #expect(capped == true, "the ward did not seal three bundles ahead: \(first)")
+        // Past the re-check interval, nothing acknowledged: still three.
+        try await Task.sleep(for: .seconds(6))
+        #expect(try Self.sealed(root).count == 3, "building went past the cap")
+
+        // By file: everything the ward has goes to the province, whose bundle back acknowledges it.
+        try FileManager.default.createDirectory(atPath: root + "/province", withIntermediateDirectories: true)
+        _ = try NodeStore(.init(path: root + "/province/node.sqlite", nodeID: "province", federation: "test-fed"))
+        try run(["bundle", "export", "--data", root + "/hai-chau", "--to", "province", "--out", root + "/up.iocb", "--certs", certs, "--topology", fed.topologyPath])
+        try run(["bundle", "import", "--data", root + "/province", root + "/up.iocb", "--certs", certs, "--topology", fed.topologyPath])
+        try run(["bundle", "export", "--data", root + "/province", "--to", "hai-chau", "--out", root + "/down.iocb", "--certs", certs, "--topology", fed.topologyPath])
+        try run(["bundle", "import", "--data", root + "/hai-chau", root + "/down.iocb", "--certs", certs, "--topology", fed.topologyPath])
+        let exported = try Self.sealed(root).count
+        let unacknowledged = try await Self.readOnly(root + "/hai-chau/node.sqlite").read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM channel_out WHERE peer = 'province' AND acked = 0") ?? -1
+        }
+        #expect(unacknowledged == 0, "the province's file did not acknowledge the ward's bundles")
+
+        // New writes: the running ward seals them ahead again, up to the cap.
+        try Self.author(root, count: 4 * Self.full, seed: 12)
+        let resumed = try await fed.waitFor(seconds: 30) {
+            let s = try Self.sealed(root).dropFirst(exported)
+            return s.count == 3 && s.allSatisfy({ $0.entries == Self.full }) ? true : nil
+        }
+        let after = try Self.sealed(root).dropFirst(exported).map(\.entries)
+        #expect(resumed == true, "building ahead did not resume: \(after)")
+    }
 }
