@@ -261,6 +261,9 @@ extension StoreTransaction {
         var absent: [Bool] = []
         assert(Self.preparedCreatesAreLone(decoded), "a prepared create is not its record's only change: pass one `decode` result")
         let refusedRecords = try sharing.map { try admission(decoded, sharing: $0, absent: &absent) } ?? [:]
+        // Read before this bundle's first write; a prepared create is its record's only change
+        // here, so rows written below never make one of them present.
+        let newest = sharing == nil ? try newestRecordID() : nil
         var forwardable: [String: Bool] = [:]
         // Most bundles carry one origin's run: its verdict is kept without hashing the name.
         var lastForwardable: (origin: String, verdict: Bool)?
@@ -388,7 +391,7 @@ extension StoreTransaction {
                     try flagClockSkew(origin: entry.origin, hlc: entry.hlc)
                     if !report.clockSkewOrigins.contains(entry.origin) { report.clockSkewOrigins.append(entry.origin) }
                 }
-                if let prepared, try sharing != nil ? absent[index] : !exists(entry.recordID) {
+                if let prepared, try sharing != nil ? absent[index] : isAbsent(entry.recordID, newest: newest) {
                     if let refusal = prepared.refusal {
                         try refuse(entry.dot, recordID: entry.recordID, reason: refusal.description)
                         report.refused.append("\(entry.dot): \(refusal)")
@@ -440,6 +443,21 @@ extension StoreTransaction {
         return report
     }
 
+    /// The greatest record id stored (nil: no records), read once per bundle for ``isAbsent(_:newest:)``.
+    func newestRecordID() throws -> RecordID? {
+        guard let blob = try Data.fetchOne(db.cachedStatement(sql: "SELECT max(id) FROM record")) else { return nil }
+        // A row that is not a 16-byte id would not sort like one: then every create is looked up.
+        return RecordID(bytes: Array(blob)) ?? RecordID(bytes: [UInt8](repeating: 0xFF, count: 16))!
+    }
+
+    /// Whether no record `id` is stored. Ids are time-ordered (UUIDv7) and sort as SQLite sorts
+    /// the blobs, so a create newer than every stored record, as a ward's backlog is at the
+    /// province, is known to be new without a lookup; older ones are looked up.
+    func isAbsent(_ id: RecordID, newest: RecordID?) throws -> Bool {
+        guard let newest, id <= newest else { return true }
+        return try !exists(id)
+    }
+
     /// Whether `peer`'s scope was evaluated, under this policy, up to the last journal position.
     func scopeEvaluatedToHead(_ peer: String, policy fingerprint: String) throws -> Bool {
         try Bool.fetchOne(
@@ -481,9 +499,10 @@ extension StoreTransaction {
         // The common case, a new record's only change, is judged from the entry alone.
         var others: [RecordID: [JournalEntry]] = [:]
         absent = Array(repeating: false, count: decoded.count)
+        let newest = try newestRecordID()
         for (index, item) in decoded.enumerated() {
             guard case .entry(let e, let bytes, _, let prepared) = item else { continue }
-            if let prepared, try !exists(e.recordID) {
+            if let prepared, try isAbsent(e.recordID, newest: newest) {
                 absent[index] = true
                 judge(e.recordID, prepared.facts)
             } else {

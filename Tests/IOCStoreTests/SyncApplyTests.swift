@@ -150,6 +150,34 @@ import Testing
         }
     }
 
+    /// A lone create whose record is already held here is merged into it, never saved over it:
+    /// the writer skips the lookup only for ids newer than every stored record (time-ordered ids,
+    /// as a ward's backlog at the province), so an older one must still be found.
+    @Test(arguments: [false, true]) func aCreateForAHeldRecordIsMergedWhereverItsIDSorts(withSharing: Bool) async throws {
+        try await withPair { a, _, clock in
+            let held = try await a.fieldReport(title: "Ngập đường Bạch Đằng")
+            clock.advance(minute)
+            let newest = try await a.fieldReport(title: "Cây đổ trên đường Lê Duẩn")
+            #expect(held.id < newest.id)
+            // The same id as `held`, created elsewhere with an older clock; and a record newer than all.
+            let older = HLC(milliseconds: UInt64(t0) - UInt64(minute), counter: 0)
+            var rng = SystemRandomNumberGenerator()
+            let fresh = RecordID.generate(milliseconds: UInt64(t0 + 10 * minute), using: &rng)
+            let items: [BundleItem] = [
+                .entry(foreign(1, held.id, op: .create, body: Self.createBody, hlc: older)),
+                .entry(foreign(2, fresh, op: .create, body: Self.createBody, hlc: HLC(milliseconds: UInt64(t0 + 10 * minute), counter: 0))),
+            ]
+            let policy = ActivePolicy(policy: SharingOracle.shareEverything, topology: TopologyFixtures.small())
+            let report = try a.apply(items, from: "thanh-khe", sharing: withSharing ? policy : nil)
+            #expect(report.applied == 2 && report.refused.isEmpty, "\(report.refused)")
+            let merged = try #require(try a.state(held.id))
+            #expect(merged.applied == VersionVector(["hai-chau": 1, "thanh-khe": 1]), "the held record was written over")
+            #expect(merged.value("title") == "Ngập đường Bạch Đằng")  // its own create is the later one
+            #expect(try a.state(fresh)?.applied == VersionVector(["thanh-khe": 2]))
+            #expect(try a.state(newest.id)?.applied == VersionVector(["hai-chau": 2]))
+        }
+    }
+
     @Test func deltaRespectsKnowledgeAndLimits() async throws {
         try await withPair { a, _, clock in
             for i in 0..<5 {
