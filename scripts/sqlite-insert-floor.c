@@ -11,9 +11,10 @@
  *   cc -O2 -o /tmp/sqlite-insert-floor scripts/sqlite-insert-floor.c -lsqlite3
  *   /tmp/sqlite-insert-floor /tmp/floor/province/node.sqlite [N] [entry-bytes]
  *
- * The database is copied first (to <path>.floor), so the template stays empty. The WAL is not
- * checkpointed during the run (iocnode does that on another thread), so the time printed is the
- * writer's: CPU seconds of this process and entries per CPU-second.
+ * The database is copied first (to <path>.floor, removed at exit), so the template stays empty;
+ * it must hold no records or journal entries. The WAL is not checkpointed during the run (iocnode
+ * does that on another thread), so the time printed is the writer's: CPU seconds of this process
+ * and entries per CPU-second.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -23,9 +24,19 @@
 
 static double cpu(void) { return (double)clock() / CLOCKS_PER_SEC; }
 
-static void check(int rc, sqlite3 *db, const char *what) {
+/* The copy and its log files, removed at every exit (a 1M run leaves gigabytes otherwise). */
+static char copy[4096], copyWAL[4200], copySHM[4200];
+static sqlite3 *db;
+
+static void cleanup(void) {
+    if (db) sqlite3_close_v2(db);
+    db = NULL;
+    if (copy[0]) { remove(copy); remove(copyWAL); remove(copySHM); }
+}
+
+static void check(int rc, sqlite3 *on, const char *what) {
     if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        fprintf(stderr, "%s: %s\n", what, sqlite3_errmsg(db));
+        fprintf(stderr, "%s: %s\n", what, on ? sqlite3_errmsg(on) : "failed");
         exit(1);
     }
 }
@@ -37,16 +48,30 @@ int main(int argc, char **argv) {
     }
     long n = argc > 2 ? atol(argv[2]) : 100000;
     int entryBytes = argc > 3 ? atoi(argv[3]) : 1195;
-    if (n <= 0 || entryBytes <= 0 || entryBytes > 65536) {
-        fprintf(stderr, "N must be positive; ENTRY-BYTES 1–65536\n");
+    if (n <= 0 || n > 16777215 || entryBytes <= 0 || entryBytes > 65536) {
+        fprintf(stderr, "N must be 1–16777215 (ids carry 24 bits of it); ENTRY-BYTES 1–65536\n");
         return 2;
     }
-    char copy[4096];
-    snprintf(copy, sizeof copy, "%s.floor", argv[1]);
+    if (snprintf(copy, sizeof copy, "%s.floor", argv[1]) >= (int)sizeof copy) {
+        fprintf(stderr, "path too long\n");
+        return 2;
+    }
+    snprintf(copyWAL, sizeof copyWAL, "%s-wal", copy);
+    snprintf(copySHM, sizeof copySHM, "%s-shm", copy);
+    cleanup();  /* a copy left by an earlier run that was killed */
+    atexit(cleanup);
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);  /* as iocnode (SQLiteTuning) */
-    sqlite3 *src, *db;
+    sqlite3 *src;
     check(sqlite3_open_v2(argv[1], &src, SQLITE_OPEN_READONLY, NULL), src, "open template");
-    remove(copy);
+    sqlite3_stmt *count;
+    check(sqlite3_prepare_v2(src, "SELECT (SELECT count(*) FROM record) + (SELECT count(*) FROM journal)", -1, &count, NULL), src,
+        "read template (is it a node database?)");
+    check(sqlite3_step(count), src, "read template");
+    if (sqlite3_column_int64(count, 0) != 0) {
+        fprintf(stderr, "%s holds records or journal entries: use an empty node database (bench apply --entries 0)\n", argv[1]);
+        return 2;
+    }
+    sqlite3_finalize(count);
     check(sqlite3_open(copy, &db), db, "open copy");
     sqlite3_backup *b = sqlite3_backup_init(db, "main", src, "main");
     if (!b || sqlite3_backup_step(b, -1) != SQLITE_DONE) check(SQLITE_ERROR, db, "copy");
@@ -71,7 +96,8 @@ int main(int argc, char **argv) {
               "conflicted = excluded.conflicted, updated_hlc = excluded.updated_hlc, state = excluded.state, base_pos = excluded.base_pos",
               -1, &record, NULL), db, "prepare record");
 
-    unsigned char *blob = malloc(entryBytes + 4096);
+    unsigned char *blob = malloc(entryBytes + 4096), leafHash[32];
+    if (!blob) return 1;
     for (int i = 0; i < entryBytes + 4096; i++) blob[i] = (unsigned char)rand();
     const char *categories[] = {"flooding", "pollution", "environment", "traffic", "food-safety"};
     const long long hlc0 = 117741641853304832LL, ts0 = 1796594876912LL;
@@ -91,7 +117,8 @@ int main(int argc, char **argv) {
         sqlite3_bind_text(journal, 4, "fieldReport", -1, SQLITE_STATIC);
         sqlite3_bind_int64(journal, 5, hlc0 + i);
         sqlite3_bind_blob(journal, 6, bytes, entryBytes, SQLITE_STATIC);
-        sqlite3_bind_blob(journal, 7, bytes + 7, 32, SQLITE_STATIC);
+        memcpy(leafHash, blob + (i % 4096), 32);  /* a different 32 bytes per entry, as leaf hashes are */
+        sqlite3_bind_blob(journal, 7, leafHash, 32, SQLITE_TRANSIENT);
         check(sqlite3_step(journal), db, "journal insert");
         sqlite3_reset(journal);
         long long pos = sqlite3_last_insert_rowid(db);
@@ -123,11 +150,6 @@ int main(int argc, char **argv) {
     sqlite3_finalize(exists);
     sqlite3_finalize(journal);
     sqlite3_finalize(record);
-    sqlite3_close(db);
     free(blob);
-    remove(copy);
-    char side[4200];
-    snprintf(side, sizeof side, "%s-wal", copy); remove(side);
-    snprintf(side, sizeof side, "%s-shm", copy); remove(side);
-    return 0;
+    return 0;  /* cleanup() closes and removes the copy */
 }

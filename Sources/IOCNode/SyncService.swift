@@ -110,15 +110,17 @@ public struct SyncService: Service {
             let changed = failures == 0 && knowledge != lastKnowledge
             if !due && !changed {
                 var built = 0
-                let mark = OutboxAhead.Mark(knowledge: knowledge, policy: outbox.sharing.current?.fingerprint)
-                if failures > 0, link.direction == .up, ahead.wants(mark, now: .now) {
-                    // Sealing blocks its thread on the store (seconds for a first scope evaluation
-                    // of a large store): off the cooperative pool that serves the API.
-                    (ahead, built) = await withCheckedContinuation { done in
-                        DispatchQueue.global().async { [self, ahead] in
-                            var next = ahead
-                            let n = buildAhead(link.peer, &next, at: mark)
-                            done.resume(returning: (next, n))
+                if failures > 0, link.direction == .up {
+                    let mark = OutboxAhead.Mark(knowledge: knowledge, policy: outbox.sharing.current?.fingerprint)
+                    if ahead.wants(mark, now: .now) {
+                        // Sealing blocks its thread on the store (seconds for a first scope
+                        // evaluation of a large store): off the cooperative pool that serves the API.
+                        (ahead, built) = await withCheckedContinuation { done in
+                            DispatchQueue.global().async { [self, ahead] in
+                                var next = ahead
+                                let n = buildAhead(link.peer, &next, at: mark)
+                                done.resume(returning: (next, n))
+                            }
                         }
                     }
                 }
@@ -160,17 +162,16 @@ public struct SyncService: Service {
         }
     }
 
-    /// What an offline node has built ahead for its parent: bytes waiting unacknowledged (read
-    /// once, then counted), where there was not a full bundle left to build, and when the cap was
-    /// reached.
+    /// Where building ahead for the parent stopped: with nothing full left to seal (until a local
+    /// write or a new policy), or at the cap or on an error (until the re-check interval).
     struct OutboxAhead: Sendable {
-        var bytes: Int?
         /// The local knowledge and sharing policy at which nothing full was left: building resumes
         /// after a local write, or under a new policy (a record may now go up).
         var idleAt: Mark?
-        /// Acknowledgements can also arrive by file (`bundle import` of the parent's bundle), not
-        /// only in a round: a capped outbox is measured again from the store every ``recheck``.
-        var cappedAt: ContinuousClock.Instant?
+        /// When building stopped at the cap, or failed. Looked at again after ``recheck``:
+        /// acknowledgements can arrive by file (`bundle import` of the parent's bundle), not only
+        /// in a round.
+        var pausedAt: ContinuousClock.Instant?
 
         static let recheck: Duration = .seconds(5)
 
@@ -180,7 +181,7 @@ public struct SyncService: Service {
         }
 
         func wants(_ mark: Mark, now: ContinuousClock.Instant) -> Bool {
-            if let cappedAt { return now - cappedAt >= Self.recheck }
+            if let pausedAt { return now - pausedAt >= Self.recheck }
             return idleAt != mark
         }
     }
@@ -193,17 +194,14 @@ public struct SyncService: Service {
     /// hundreds of small bundles. Returns the number of bundles sealed.
     func buildAhead(_ peer: String, _ ahead: inout OutboxAhead, at mark: OutboxAhead.Mark) -> Int {
         var built = 0
-        if ahead.cappedAt != nil {
-            // Measured again: acknowledgements may have come in by file since.
-            ahead.cappedAt = nil
-            ahead.bytes = nil
-        }
+        ahead.pausedAt = nil
         do {
-            var waiting = try ahead.bytes ?? store.pending(for: peer).bytesPending
-            defer { ahead.bytes = waiting }
+            // Measured at every step (one sum over the unacknowledged rows): bundles also leave
+            // the outbox by file, and a `bundle export` seals more.
+            var waiting = try store.pending(for: peer).bytesPending
             while built < 4 {
                 guard waiting < offlineOutboxBytes else {
-                    ahead.cappedAt = .now
+                    ahead.pausedAt = .now
                     break
                 }
                 guard let bundle = try outbox.next(to: peer, after: .max, fullOnly: true) else {
@@ -214,7 +212,7 @@ public struct SyncService: Service {
                 built += 1
             }
         } catch {
-            ahead.idleAt = mark  // tried again after the next local write
+            ahead.pausedAt = .now  // tried again after the re-check interval
             logger.debug("could not build bundles ahead for \(peer): \(error)")
         }
         return built

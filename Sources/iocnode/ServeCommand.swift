@@ -26,12 +26,18 @@ struct ServeCommand: AsyncParsableCommand {
     var syncListen: String?
     @Option(help: "Seconds between sync rounds when nothing changed (changes sync at once).")
     var syncInterval: Int = 5
-    @Option(help: "MiB of signed bundles sealed ahead for the parent while it cannot be reached.")
+    @Option(help: "MiB of signed bundles sealed ahead for the parent while it cannot be reached (0–65536; 0: none).")
     var offlineOutboxMib: Int = 256
     @Flag(help: "Plain HTTP on loopback, no sync listener and no peers: for local development only.")
     var insecureDev = false
     @Option(help: ArgumentHelp("Shift this node's wall clock by this many milliseconds (fault tests only).", visibility: .hidden))
     var clockOffsetMs: Int64 = 0
+
+    func validate() throws {
+        guard (0...65536).contains(offlineOutboxMib) else {
+            throw ValidationError("--offline-outbox-mib must be 0–65536 (0: seal nothing ahead while offline).")
+        }
+    }
 
     func run() async throws {
         let topo = try loadTopology(topology)
@@ -59,9 +65,6 @@ struct ServeCommand: AsyncParsableCommand {
             syncListenHost: syncHost, syncListenPort: syncPort, syncInterval: .seconds(max(1, syncInterval)))
         configuration.topologyPath = topology
         configuration.clockOffsetMilliseconds = clockOffsetMs
-        guard (0...65536).contains(offlineOutboxMib) else {
-            throw ValidationError("--offline-outbox-mib must be 0–65536 (0: seal nothing ahead while offline).")
-        }
         configuration.offlineOutboxBytes = offlineOutboxMib << 20
         let n: Node
         do {

@@ -24,13 +24,13 @@ struct OutboxAheadTests {
         #expect(ahead.wants(Self.mark(5, policy: nil), now: now))
     }
 
-    @Test func aCappedOutboxIsMeasuredAgainAfterTheRecheckInterval() {
+    @Test func aPausedOutboxIsMeasuredAgainAfterTheRecheckInterval() {
         var ahead = Ahead()
         let at = ContinuousClock.now
-        ahead.cappedAt = at
-        // A capped outbox waits even for new writes: they would only be sealed past the cap.
+        ahead.pausedAt = at
+        // At the cap (or after an error) new writes wait too: they would only be sealed past it.
         #expect(!ahead.wants(Self.mark(9), now: at))
         #expect(!ahead.wants(Self.mark(9), now: at + Ahead.recheck - .milliseconds(1)))
-        #expect(ahead.wants(Self.mark(9), now: at + Ahead.recheck), "acknowledgements may have come by file")
+        #expect(ahead.wants(Self.mark(9), now: at + Ahead.recheck), "acknowledgements may have come by file, or the error passed")
     }
 }

@@ -165,16 +165,19 @@ import Testing
             let fresh = RecordID.generate(milliseconds: UInt64(t0 + 10 * minute), using: &rng)
             let items: [BundleItem] = [
                 .entry(foreign(1, held.id, op: .create, body: Self.createBody, hlc: older)),
-                .entry(foreign(2, fresh, op: .create, body: Self.createBody, hlc: HLC(milliseconds: UInt64(t0 + 10 * minute), counter: 0))),
+                .entry(foreign(2, newest.id, op: .create, body: Self.createBody, hlc: older)),  // the boundary: equal to the newest
+                .entry(foreign(3, fresh, op: .create, body: Self.createBody, hlc: HLC(milliseconds: UInt64(t0 + 10 * minute), counter: 0))),
             ]
             let policy = ActivePolicy(policy: SharingOracle.shareEverything, topology: TopologyFixtures.small())
             let report = try a.apply(items, from: "thanh-khe", sharing: withSharing ? policy : nil)
-            #expect(report.applied == 2 && report.refused.isEmpty, "\(report.refused)")
+            #expect(report.applied == 3 && report.refused.isEmpty, "\(report.refused)")
             let merged = try #require(try a.state(held.id))
             #expect(merged.applied == VersionVector(["hai-chau": 1, "thanh-khe": 1]), "the held record was written over")
             #expect(merged.value("title") == "Ngập đường Bạch Đằng")  // its own create is the later one
-            #expect(try a.state(fresh)?.applied == VersionVector(["thanh-khe": 2]))
-            #expect(try a.state(newest.id)?.applied == VersionVector(["hai-chau": 2]))
+            let atBoundary = try #require(try a.state(newest.id))
+            #expect(atBoundary.applied == VersionVector(["hai-chau": 2, "thanh-khe": 2]), "the newest record was written over")
+            #expect(atBoundary.value("title") == "Cây đổ trên đường Lê Duẩn")
+            #expect(try a.state(fresh)?.applied == VersionVector(["thanh-khe": 3]))
         }
     }
 
