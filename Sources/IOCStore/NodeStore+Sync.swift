@@ -451,8 +451,8 @@ extension StoreTransaction {
     }
 
     /// Whether no record `id` is stored. Ids are time-ordered (UUIDv7) and sort as SQLite sorts
-    /// the blobs, so a create newer than every stored record, as a ward's backlog is at the
-    /// province, is known to be new without a lookup; older ones are looked up.
+    /// the blobs, so a create newer than every stored record (a single ward's backlog reaching
+    /// the province, mostly) is known to be new without a lookup; the others are looked up.
     func isAbsent(_ id: RecordID, newest: RecordID?) throws -> Bool {
         guard let newest, id <= newest else { return true }
         return try !exists(id)
