@@ -260,10 +260,10 @@ extension StoreTransaction {
         // is absent is learnt once per position by the admission check and reused here.
         var absent: [Bool] = []
         assert(Self.preparedCreatesAreLone(decoded), "a prepared create is not its record's only change: pass one `decode` result")
-        let refusedRecords = try sharing.map { try admission(decoded, sharing: $0, absent: &absent) } ?? [:]
         // Read before this bundle's first write; a prepared create is its record's only change
         // here, so rows written below never make one of them present.
-        let newest = sharing == nil ? try newestRecordID() : nil
+        let newest = try newestRecordID()
+        let refusedRecords = try sharing.map { try admission(decoded, sharing: $0, newest: newest, absent: &absent) } ?? [:]
         var forwardable: [String: Bool] = [:]
         // Most bundles carry one origin's run: its verdict is kept without hashing the name.
         var lastForwardable: (origin: String, verdict: Bool)?
@@ -483,9 +483,10 @@ extension StoreTransaction {
     /// The receiver's re-check (design.md §5): for every record with entries in the bundle, the
     /// state it would have after them must be one this node's own policy lets it hold. Judged
     /// per record, not per entry, so a record that moved into scope is judged by where it is now,
-    /// not by the history being back-filled. Returns the refused records with the reason.
+    /// not by the history being back-filled. Returns the refused records with the reason, and marks
+    /// in `absent` the lone creates of records not held here (`newest`: ``newestRecordID()``).
     func admission(
-        _ decoded: [NodeStore.DecodedItem], sharing: ActivePolicy, absent: inout [Bool]
+        _ decoded: [NodeStore.DecodedItem], sharing: ActivePolicy, newest: RecordID?, absent: inout [Bool]
     ) throws -> [RecordID: String] {
         var refused: [RecordID: String] = [:]
         var verdicts = VerdictMemo()
@@ -499,7 +500,6 @@ extension StoreTransaction {
         // The common case, a new record's only change, is judged from the entry alone.
         var others: [RecordID: [JournalEntry]] = [:]
         absent = Array(repeating: false, count: decoded.count)
-        let newest = try newestRecordID()
         for (index, item) in decoded.enumerated() {
             guard case .entry(let e, let bytes, _, let prepared) = item else { continue }
             if let prepared, try isAbsent(e.recordID, newest: newest) {

@@ -194,6 +194,16 @@ final class LocalFederation: @unchecked Sendable {
         for p in processes.values { ProcessSupport.stop(p) }
     }
 
+    /// Carries what `from` has for `to` on a file, as on a USB stick: `bundle export` in one
+    /// process, `bundle import` in another (both data directories must exist).
+    func carryByFile(from: String, to: String) throws {
+        let file = root + "/\(from)-to-\(to).iocb"
+        for args in [["bundle", "export", "--data", root + "/\(from)", "--to", to, "--out", file], ["bundle", "import", "--data", root + "/\(to)", file]] {
+            let r = try ProcessSupport.run(args + ["--certs", root + "/certs", "--topology", topologyPath])
+            guard r.status == 0 else { throw TestFailure("\(args[0]) \(args[1]) \(from) → \(to) failed: \(r.output)") }
+        }
+    }
+
     /// An admin token for `node` (created once; the data directory must exist).
     func token(_ node: String) throws -> String {
         if let t = tokens[node] { return t }

@@ -126,11 +126,6 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: root) }
         let fed = try LocalFederation(root: root, nodes: ["province", "hai-chau"])
         defer { fed.stopAll() }
-        let certs = root + "/certs"
-        func run(_ args: [String]) throws {
-            let r = try ProcessSupport.run(args)
-            guard r.status == 0 else { throw TestFailure("\(args.prefix(2).joined(separator: " ")) failed: \(r.output)") }
-        }
         // Full bundles are ~0.5 MB: a 1 MiB cap stops after two or three, well before the backlog's end.
         let cap = 1 << 20
         try FileManager.default.createDirectory(atPath: root + "/hai-chau", withIntermediateDirectories: true)
@@ -146,10 +141,8 @@ import Testing
         // By file: everything the ward has goes to the province, whose bundle back acknowledges it.
         try FileManager.default.createDirectory(atPath: root + "/province", withIntermediateDirectories: true)
         _ = try NodeStore(.init(path: root + "/province/node.sqlite", nodeID: "province", federation: "test-fed"))
-        try run(["bundle", "export", "--data", root + "/hai-chau", "--to", "province", "--out", root + "/up.iocb", "--certs", certs, "--topology", fed.topologyPath])
-        try run(["bundle", "import", "--data", root + "/province", root + "/up.iocb", "--certs", certs, "--topology", fed.topologyPath])
-        try run(["bundle", "export", "--data", root + "/province", "--to", "hai-chau", "--out", root + "/down.iocb", "--certs", certs, "--topology", fed.topologyPath])
-        try run(["bundle", "import", "--data", root + "/hai-chau", root + "/down.iocb", "--certs", certs, "--topology", fed.topologyPath])
+        try fed.carryByFile(from: "hai-chau", to: "province")
+        try fed.carryByFile(from: "province", to: "hai-chau")
         let exported = try Self.sealed(root).count
         let unacknowledged = try await Self.readOnly(root + "/hai-chau/node.sqlite").read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM channel_out WHERE peer = 'province' AND acked = 0") ?? -1

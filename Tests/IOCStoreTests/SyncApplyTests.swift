@@ -151,8 +151,8 @@ import Testing
     }
 
     /// A lone create whose record is already held here is merged into it, never saved over it:
-    /// the writer skips the lookup only for ids newer than every stored record (time-ordered ids,
-    /// as a ward's backlog at the province), so an older one must still be found.
+    /// the writer skips the lookup only for ids newer than every stored record (ids are
+    /// time-ordered), so one at or below the newest must still be found.
     @Test(arguments: [false, true]) func aCreateForAHeldRecordIsMergedWhereverItsIDSorts(withSharing: Bool) async throws {
         try await withPair { a, _, clock in
             let held = try await a.fieldReport(title: "Ngập đường Bạch Đằng")
