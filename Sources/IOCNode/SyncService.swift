@@ -89,7 +89,7 @@ public struct SyncService: Service {
     /// Bundles pushed or pulled per round before yielding to the other links.
     let bundlesPerRound = 64
     /// Bundles per streamed push request (within `Limits.bundlesPerRequestMax`).
-    let bundlesPerRequest = 8
+    let bundlesPerRequest = Limits.default.bundlesPerRequestMax
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -270,67 +270,80 @@ public struct SyncService: Service {
         }
     }
 
-    /// Sends unacknowledged bundles first (same bytes), then new ones, several per request: the
-    /// peer verifies each while it writes the one before, and meanwhile this node builds the
-    /// next run, so both ends and both cores work at once. A run is sized to what the link moved
-    /// in the last request (``RunBudget``), so a slow link never holds a request past its timeout.
+    /// Sends unacknowledged bundles first (same bytes), then new ones, as streamed requests of up
+    /// to ``bundlesPerRequest``. Each bundle is read from the outbox (or sealed) just before it is
+    /// written, so this node holds about one at a time and seals the next while the peer verifies
+    /// and writes the ones before. A request's acknowledgement is stored once the next request's
+    /// first bundle is on its way: between two requests the peer's writer waits only for that
+    /// bundle's verification. A run is sized to what the link moved in the last request
+    /// (``RunBudget``), so a slow link never holds a request past its timeout.
     func push(_ s: PeerSession, _ peer: String, contentOnly: Bool = false) async throws -> Int {
         var sent = 0
         var budget = RunBudget(maxBundles: bundlesPerRequest)
-        var run = try outbox.batch(to: peer, count: budget.maxBundles, bytes: budget.bytes, contentOnly: contentOnly)
-        while !run.isEmpty {
-            let last = run[run.count - 1].seq
-            let more = sent + run.count < bundlesPerRound
-            // The next run waits in the outbox by the time this one is acknowledged.
-            let (count, bytes) = (budget.maxBundles, budget.bytes)
-            async let prebuilt = Self.prebuild(
-                outbox, peer: peer, after: last, when: more, count: count, bytes: bytes, contentOnly: contentOnly)
-            let body = BundleFrames.encode(run.map(\.envelope))
-            let started = ContinuousClock.now
-            let (status, answer) = try await s.request(.POST, "/sync/v1/bundles", body: body, contentType: SyncRoutes.streamType)
-            budget.observe(bytes: body.count, took: ContinuousClock.now - started)
-            let next = await prebuilt
-            let receipts: [Receipt]
-            do {
-                guard case .object(let o) = try JSONValue.parse(answer), case .array(let list)? = o["receipts"], !list.isEmpty else {
-                    throw PeerError("no receipts")
-                }
-                receipts = try list.map(Receipt.init(json:))
-            } catch {
-                throw PeerError("\(peer) answered \(status) to bundles \(run[0].seq)–\(last): \(String(decoding: answer.prefix(300), as: UTF8.self))")
-            }
-            let final = receipts[receipts.count - 1]
-            try store.acknowledge(peer: peer, upTo: final.highWater)
-            try store.recordPeerKnowledge(peer, final.knowledge)
-            sent += receipts.count
-            for receipt in receipts where !receipt.isAccepted {
-                throw PeerError("\(peer) refused bundle \(receipt.seq): \(receipt.reason ?? receipt.outcome)")
-            }
-            guard sent < bundlesPerRound else { break }
-            if final.highWater >= last {
-                // Prebuilt bundles past the new budget stay in the outbox for the next run.
-                run = try budget.trim(
-                    next ?? outbox.batch(to: peer, after: last, count: budget.maxBundles, bytes: budget.bytes, contentOnly: contentOnly))
-                continue
-            }
-            // The peer holds a bundle but misses an earlier one: resend from its high-water mark,
-            // unless that is a bundle it has acknowledged before (then neither side can mend it).
-            let held = receipts.first { $0.outcome == "held" }?.seq ?? run[0].seq
-            if try store.firstUnacknowledged(peer, after: 0)?.seq == held {
-                throw PeerError("\(peer) holds bundle \(held) but lacks \(final.highWater + 1), which we no longer have")
-            }
-            run = try outbox.batch(to: peer, count: budget.maxBundles, bytes: budget.bytes, contentOnly: contentOnly)
+        // The last answer's final receipt, not stored yet.
+        var unstored: Receipt?
+        func storeAcknowledgement() throws {
+            guard let receipt = unstored else { return }
+            unstored = nil
+            try store.acknowledge(peer: peer, upTo: receipt.highWater, knowledge: receipt.knowledge)
         }
+        var after: UInt64 = 0
+        do {
+            while sent < bundlesPerRound, let first = try outbox.next(to: peer, after: after, contentOnly: contentOnly) {
+                let limit = min(budget.maxBundles, bundlesPerRound - sent)
+                var run: [UInt64] = []
+                var bytes = 0
+                let started = ContinuousClock.now
+                let (status, answer) = try await s.stream("/sync/v1/bundles", contentType: SyncRoutes.streamType) { write in
+                    var next: OutboundBundle? = first
+                    while let bundle = next {
+                        try await write(BundleFrames.encode([bundle.envelope]))
+                        run.append(bundle.seq)
+                        bytes += bundle.envelope.count
+                        try storeAcknowledgement()
+                        guard run.count < limit else { break }
+                        // A bundle sealed here but past the budget waits in the outbox for the next run.
+                        next = try outbox.next(to: peer, after: bundle.seq, contentOnly: contentOnly)
+                        if let n = next, !budget.admits(count: run.count, bytes: bytes, next: n.envelope.count) { break }
+                    }
+                }
+                budget.observe(bytes: bytes, took: ContinuousClock.now - started)
+                let receipts: [Receipt]
+                do {
+                    guard case .object(let o) = try JSONValue.parse(answer), case .array(let list)? = o["receipts"], !list.isEmpty else {
+                        throw PeerError("no receipts")
+                    }
+                    receipts = try list.map(Receipt.init(json:))
+                } catch {
+                    throw PeerError("\(peer) answered \(status) to bundles \(run[0])–\(run[run.count - 1]): \(String(decoding: answer.prefix(300), as: UTF8.self))")
+                }
+                let final = receipts[receipts.count - 1]
+                unstored = final
+                sent += receipts.count
+                for receipt in receipts where !receipt.isAccepted {
+                    throw PeerError("\(peer) refused bundle \(receipt.seq): \(receipt.reason ?? receipt.outcome)")
+                }
+                let last = run[run.count - 1]
+                if final.highWater >= last {
+                    after = last
+                    continue
+                }
+                // The peer holds a bundle but misses an earlier one: resend from its high-water mark,
+                // unless that is a bundle it has acknowledged before (then neither side can mend it).
+                try storeAcknowledgement()
+                let held = receipts.first { $0.outcome == "held" }?.seq ?? run[0]
+                if try store.firstUnacknowledged(peer, after: 0)?.seq == held {
+                    throw PeerError("\(peer) holds bundle \(held) but lacks \(final.highWater + 1), which we no longer have")
+                }
+                after = 0
+            }
+        } catch {
+            // What the peer acknowledged stays acknowledged, whatever failed after it.
+            try? storeAcknowledgement()
+            throw error
+        }
+        try storeAcknowledgement()
         return sent
-    }
-
-    /// Builds the run after `seq` into the outbox ahead of time (errors surface on the next
-    /// `outbox.batch`, which does the same work again).
-    static func prebuild(
-        _ outbox: Outbox, peer: String, after seq: UInt64, when wanted: Bool, count: Int, bytes: Int, contentOnly: Bool
-    ) async -> [OutboundBundle]? {
-        guard wanted else { return nil }
-        return try? outbox.batch(to: peer, after: seq, count: count, bytes: bytes, contentOnly: contentOnly)
     }
 
     /// Pulls bundles from the parent until it has nothing more (or the round's bound).
@@ -372,15 +385,9 @@ public struct RunBudget: Sendable {
         bytes = Int(min(Double(Self.maxBytes), max(Double(64 << 10), rate * Self.targetSeconds)))
     }
 
-    /// The longest prefix of `run` within the budget (at least its first bundle).
-    public func trim(_ run: [OutboundBundle]) -> [OutboundBundle] {
-        var total = 0
-        var n = 0
-        for b in run.prefix(maxBundles) {
-            if n > 0 && total + b.envelope.count > bytes { break }
-            total += b.envelope.count
-            n += 1
-        }
-        return Array(run.prefix(n))
+    /// Whether a run of `count` bundles totalling `bytes` may take one more of `next` bytes: the
+    /// first bundle always, then up to `maxBundles` within the budget.
+    public func admits(count: Int, bytes: Int, next: Int) -> Bool {
+        count == 0 || (count < maxBundles && bytes + next <= self.bytes)
     }
 }

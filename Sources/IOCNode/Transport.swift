@@ -179,6 +179,30 @@ public final class PeerSession {
         }
     }
 
+    /// Sends one request whose body `produce` writes piece by piece (chunked transfer coding), so
+    /// a long run of bundles is never held whole in memory, and reads the whole response. The same
+    /// bounds as ``request(_:_:body:contentType:)``: the response size, and the timeout over both.
+    public func stream(
+        _ path: String, contentType: String, _ produce: (_ write: ([UInt8]) async throws -> Void) async throws -> Void
+    ) async throws -> (status: Int, body: [UInt8]) {
+        do {
+            var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
+            head.headers.add(name: "Host", value: host)
+            head.headers.add(name: "Content-Type", value: contentType)
+            head.headers.add(name: "Transfer-Encoding", value: "chunked")
+            let timer = channel.eventLoop.scheduleTask(in: timeout) { [channel] in channel.close(promise: nil) }
+            defer { timer.cancel() }
+            try await outbound.write(.head(head))
+            try await produce { piece in try await self.outbound.write(.body(.byteBuffer(ByteBuffer(bytes: piece)))) }
+            try await outbound.write(.end(nil))
+            return try await response()
+        } catch let error as PeerError {
+            throw error
+        } catch {
+            throw failure.error ?? error
+        }
+    }
+
     private func exchange(
         _ method: HTTPMethod, _ path: String, body: [UInt8]?, contentType: String
     ) async throws -> (status: Int, body: [UInt8]) {
@@ -195,6 +219,11 @@ public final class PeerSession {
         try await outbound.write(.head(head))
         if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
         try await outbound.write(.end(nil))
+        return try await response()
+    }
+
+    /// Reads one whole response (status and body, at most `limit` bytes).
+    private func response() async throws -> (status: Int, body: [UInt8]) {
         var status = 0
         var bytes: [UInt8] = []
         while let part = try await inbound.next() {

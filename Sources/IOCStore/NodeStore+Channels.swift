@@ -137,9 +137,13 @@ extension NodeStore {
         }
     }
 
-    /// Records that `peer` accepted our bundles up to `seq` (from its receipt or its own bundles).
-    public func acknowledge(peer: String, upTo seq: UInt64) throws {
-        try writeSync { try $0.acknowledge(peer: peer, upTo: seq) }
+    /// Records that `peer` accepted our bundles up to `seq` (from its receipt or its own bundles)
+    /// and, with `knowledge`, what its receipt says it now holds, in one transaction.
+    public func acknowledge(peer: String, upTo seq: UInt64, knowledge: VersionVector? = nil) throws {
+        try writeSync { tx in
+            try tx.acknowledge(peer: peer, upTo: seq)
+            if let knowledge { try tx.recordPeerKnowledge(peer, knowledge) }
+        }
     }
 
     /// Creates the next bundle for `peer` — beyond what it holds or has in flight — unless there
