@@ -432,6 +432,8 @@ OUR_RATE=$(sed -nE 's/^converged after .*= ([0-9]+) entries\/s.*/\1/p' <<<"$OURS
 OUR_WIRE=$(sed -nE 's/^bytes on the wire .*= ([0-9.]+) B\/entry.*/\1/p' <<<"$OURS")
 OUR_SEND=$(sed -nE 's/^peak RSS .*ward \(sender\) ([0-9.]+) MiB.*/\1/p' <<<"$OURS")
 OUR_RECV=$(sed -nE 's/^peak RSS .*province \(receiver\) ([0-9.]+) MiB.*/\1/p' <<<"$OURS")
+OUR_CPU_SEND=$(sed -nE 's/^CPU until converged .*ward \(sender\) ([0-9.]+) s.*/\1/p' <<<"$OURS")
+OUR_CPU_RECV=$(sed -nE 's/^CPU until converged .*province \(receiver\) ([0-9.]+) s.*/\1/p' <<<"$OURS")
 [[ -n $OUR_RATE && -n $OUR_WIRE && -n $OUR_RECV ]] || die "could not read iocnode's output"
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else printf "n/a" }'; }
@@ -454,6 +456,8 @@ printf '%-28s %16s %16s %10s   %s\n' "receiver peak RSS (MiB)" "$OUR_RECV" "$PG_
     "≤ 0.25× at 1M ($(verdict "$R_RSS" "<=" 0.25 1000000))"
 printf '%-28s %16s %16s %10s\n' "  vs apply worker private" "$OUR_RECV" "$(div "$APPLY_ANON" 1024 1)" \
     "$(ratio "$OUR_RECV" "$(div "$APPLY_ANON" 1024 1)")"
+printf '%-28s %16s %16s %10s\n' "receiver CPU-s" "${OUR_CPU_RECV:-n/a}" "$APPLY_CPU" "$(ratio "${OUR_CPU_RECV:-0}" "$APPLY_CPU")"
+printf '%-28s %16s %16s %10s\n' "sender CPU-s" "${OUR_CPU_SEND:-n/a}" "$WS_CPU" "$(ratio "${OUR_CPU_SEND:-0}" "$WS_CPU")"
 printf '%-28s %16s %16s %10s\n' "sender peak RSS (MiB)" "$OUR_SEND" "$(div "$WS_HWM" 1024 1)" "$(ratio "$OUR_SEND" "$(div "$WS_HWM" 1024 1)")"
 echo "ours: from the ward's process start (TLS handshake included) until the province holds N entries, after an offline period in which the ward sealed its outbox (as PostgreSQL's WAL is written before ENABLE); signed-bundle bytes without TLS/HTTP framing."
 echo "PostgreSQL: from ENABLE SUBSCRIPTION until the N-th row is visible (no process start); TCP payload including TLS; RSS includes shared_buffers pages touched."

@@ -104,6 +104,8 @@ public struct SyncService: Service {
         var lastKnowledge: VersionVector?
         var lastRound = ContinuousClock.now - interval
         var ahead = OutboxAhead()
+        // What the link moved lately sizes the next round's first request too.
+        var budget = RunBudget(maxBundles: bundlesPerRequest)
         while !Task.isCancelled {
             let knowledge = try? store.knowledge()
             let due = ContinuousClock.now - lastRound >= (failures > 0 ? Self.backoff(failures) : interval)
@@ -147,7 +149,7 @@ public struct SyncService: Service {
                 var more = true
                 var rounds = 0
                 while more && rounds < 1000 && !Task.isCancelled {
-                    let r = try await round(link, contentOnly: hurry)
+                    let r = try await round(link, contentOnly: hurry, budget: &budget)
                     more = r.more
                     rounds += 1
                     await board.success(link.peer, at: store.now(), sent: r.sent, received: r.received)
@@ -156,6 +158,7 @@ public struct SyncService: Service {
                 ahead = OutboxAhead()
             } catch {
                 failures = await board.failure(link.peer, "\(error)")
+                budget = RunBudget(maxBundles: bundlesPerRequest)
                 // The first failure is news; the retries behind it are on the status page.
                 logger.log(level: failures == 1 ? .info : .debug, "sync with \(link.peer) failed (attempt \(failures)): \(error)")
             }
@@ -231,11 +234,11 @@ public struct SyncService: Service {
         var more = false
     }
 
-    func round(_ link: SyncLink, contentOnly: Bool = false) async throws -> RoundResult {
+    func round(_ link: SyncLink, contentOnly: Bool = false, budget: inout RunBudget) async throws -> RoundResult {
         try await client.session(node: link.peer, host: link.host, port: link.port) { session in
             var result = RoundResult()
             try await exchangeTrust(session, link)
-            result.sent = try await push(session, link.peer, contentOnly: contentOnly)
+            result.sent = try await push(session, link.peer, contentOnly: contentOnly, budget: &budget)
             if link.direction == .up {
                 result.received = try await pull(session, link.peer)
                 try await witness(session, link.peer, moved: result.sent + result.received > 0)
@@ -277,9 +280,8 @@ public struct SyncService: Service {
     /// first bundle is on its way: between two requests the peer's writer waits only for that
     /// bundle's verification. A run is sized to what the link moved in the last request
     /// (``RunBudget``), so a slow link never holds a request past its timeout.
-    func push(_ s: PeerSession, _ peer: String, contentOnly: Bool = false) async throws -> Int {
+    func push(_ s: PeerSession, _ peer: String, contentOnly: Bool = false, budget: inout RunBudget) async throws -> Int {
         var sent = 0
-        var budget = RunBudget(maxBundles: bundlesPerRequest)
         // The last answer's final receipt, not stored yet.
         var unstored: Receipt?
         func storeAcknowledgement() throws {

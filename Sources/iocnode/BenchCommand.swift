@@ -209,6 +209,7 @@ extension BenchCommand {
             let offline = cold ? nil : try await Self.runOffline(fed, client, entries: entries)
             try fed.start("province")
             try await fed.waitUntilUp(client, only: ["province"])
+            let provinceCPU = ProcessStats.cpuSeconds(pid: fed.processes["province"]?.processIdentifier ?? 0)
             let started = ContinuousClock.now
             try fed.start("hai-chau")
             var held: Int64 = 0
@@ -223,6 +224,8 @@ extension BenchCommand {
                 for (id, p) in fed.processes { peaks[id] = max(peaks[id] ?? 0, Self.peakRSS(pid: p.processIdentifier)) }
             }
             let seconds = (ContinuousClock.now - started).seconds
+            // CPU is read at convergence (up to one 10 ms poll late), before the processes stop.
+            let cpu = fed.processes.mapValues { ProcessStats.cpuSeconds(pid: $0.processIdentifier) }
             try? await client.shutdown()
             fed.stopAll()
             guard held >= Int64(entries) else { throw ValidationError("the province held \(held) of \(entries) entries after \(seconds) s") }
@@ -236,6 +239,7 @@ extension BenchCommand {
                 offline period            \(offline.map { "the ward built \($0.entries) entries into signed bundles ahead in \(String(format: "%.2f", $0.seconds)) s while the province was down, then restarted" } ?? "none (--cold): every bundle is built after the ward starts")
                 converged after           \(String(format: "%.2f", seconds)) s from the ward's start (process start, TLS, \(entries) entries applied) = \(Int(Double(entries) / seconds)) entries/s
                 bytes on the wire         \(wire) B of signed bundles = \(String(format: "%.1f", Double(wire) / Double(entries))) B/entry (plus TLS and HTTP framing)
+                CPU until converged       ward (sender) \(String(format: "%.2f", cpu["hai-chau"] ?? 0)) s, province (receiver) \(String(format: "%.2f", (cpu["province"] ?? 0) - provinceCPU)) s
                 peak RSS                  ward (sender) \(String(format: "%.1f", Double(peaks["hai-chau"] ?? 0) / 1_048_576)) MiB, province (receiver) \(String(format: "%.1f", Double(peaks["province"] ?? 0) / 1_048_576)) MiB
                 """)
         }

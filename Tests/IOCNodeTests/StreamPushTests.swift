@@ -128,10 +128,6 @@ import Testing
 /// A streamed push is sized to the link: large on loopback, about 4 s of traffic on a slow link,
 /// never less than one bundle.
 @Suite struct RunBudgetTests {
-    static func bundle(_ seq: UInt64, bytes: Int) -> OutboundBundle {
-        OutboundBundle(peer: "province", seq: seq, hash: [], envelope: [UInt8](repeating: 0, count: bytes), entries: 1)
-    }
-
     @Test func growsOnAFastLinkAndShrinksOnASlowOne() {
         var budget = RunBudget(maxBundles: 8)
         #expect(budget.bytes == 1 << 20)
@@ -143,14 +139,16 @@ import Testing
         #expect(budget.bytes == 64 << 10)
     }
 
-    @Test func trimKeepsAtLeastOneBundleAndAtMostTheBudget() {
+    @Test func aRunTakesAtLeastOneBundleAndAtMostTheBudget() {
         var budget = RunBudget(maxBundles: 3)
         budget.observe(bytes: 256 << 10, took: .seconds(4))  // 256 KiB per request
-        let run = (1...5).map { Self.bundle($0, bytes: 100 << 10) }
-        #expect(budget.trim(run).map(\.seq) == [1, 2])
-        #expect(budget.trim([Self.bundle(9, bytes: 1 << 20)]).map(\.seq) == [9])
+        #expect(budget.admits(count: 0, bytes: 0, next: 100 << 10))
+        #expect(budget.admits(count: 1, bytes: 100 << 10, next: 100 << 10))
+        #expect(!budget.admits(count: 2, bytes: 200 << 10, next: 100 << 10), "over the bytes")
+        #expect(budget.admits(count: 0, bytes: 0, next: 1 << 20), "the first bundle even over the budget")
         var fast = RunBudget(maxBundles: 3)
         fast.observe(bytes: 1 << 20, took: .milliseconds(10))
-        #expect(fast.trim(run).map(\.seq) == [1, 2, 3])
+        #expect(fast.admits(count: 2, bytes: 200 << 10, next: 100 << 10))
+        #expect(!fast.admits(count: 3, bytes: 300 << 10, next: 100 << 10), "over the count")
     }
 }

@@ -1,0 +1,68 @@
+import Foundation
+import GRDB
+import IOCModel
+import IOCStore
+import IOCSync
+import IOCTesting
+import Logging
+import Testing
+
+@testable import IOCNode
+
+/// The sender's side of a catch-up (``SyncService/push(_:_:contentOnly:)``) against a real
+/// province over mutual TLS: a backlog longer than one request goes over as several streamed
+/// requests, each within the receiver's bound, and everything the province took is acknowledged
+/// at the sender, with the province's knowledge, by the time the push returns.
+@Suite(.serialized) struct SyncPushTests {
+    @Test func aBacklogOfManyRequestsIsSentInOrderAndAcknowledged() async throws {
+        let root = try SyncTest.tempDirectory("push")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let fed = try TestFederation(root: root, federation: "test-small", nodes: ["hai-chau", "province", "thanh-khe"])
+        // Two entries per bundle: 16 reports (five entries each) make more bundles than two requests carry, fewer than a round.
+        var tiny = Limits()
+        tiny.bundleEntriesMax = 2
+        var logger = Logger(label: "sync-push-tests")
+        logger.logLevel = .critical
+        let ward = try Node(
+            configuration: NodeConfiguration(
+                topology: SyncTest.topology(), nodeID: "hai-chau", dataDirectory: root + "/hai-chau", limits: tiny,
+                security: .mutualTLS(try fed.credentials("hai-chau"), validationTime: SyncTest.referenceTime)),
+            logger: logger)
+        try await SampleData.seed(store: ward.store, unit: "20194", reports: 16)
+        let parts = try #require(ward.sync)
+        let client = try SyncTest.client(try fed.credentials("hai-chau"), federation: fed)
+        let service = SyncService(
+            store: ward.store, links: parts.links, client: client, outbox: parts.outbox, receiver: parts.receiver,
+            trust: parts.trust, board: parts.board, audit: parts.audit, interval: .seconds(3600),
+            offlineOutboxBytes: 0, logger: logger)
+        let held = try ward.store.knowledge()
+
+        try await SyncTest.withNode("province", credentials: try fed.credentials("province")) { server in
+            let sent = try await SyncTest.withTimeout(60, "push") {
+                var budget = RunBudget(maxBundles: service.bundlesPerRequest)
+                return try await client.session(node: "province", host: "127.0.0.1", port: server.syncPort) {
+                    try await service.push($0, "province", budget: &budget)
+                }
+            }
+            let bundles = try ward.store.readSync { db in
+                try Row.fetchAll(db, sql: "SELECT seq, acked FROM channel_out WHERE peer = 'province' ORDER BY seq")
+            }
+            // More than two requests' worth (each request is bounded by the province: over the
+            // bound it answers 413 and the push throws), all within one round.
+            #expect(bundles.count > 2 * service.bundlesPerRequest && bundles.count < service.bundlesPerRound)
+            #expect(sent == bundles.count)
+            #expect(bundles.map { $0[0] as Int64 } == Array(1...Int64(bundles.count)))
+            #expect(try server.store.inboundHighWater("hai-chau").seq == UInt64(bundles.count))
+            #expect(try server.store.knowledge()["hai-chau"] == held["hai-chau"])
+            // The last request's acknowledgement is stored too, with what the province holds.
+            #expect(bundles.allSatisfy { ($0[1] as Int64) == 1 }, "unacknowledged: \(bundles.filter { ($0[1] as Int64) == 0 }.count)")
+            #expect(try ward.store.peerKnowledge("province")["hai-chau"] == held["hai-chau"])
+            // Nothing is left to send: a second push sends nothing.
+            var budget = RunBudget(maxBundles: service.bundlesPerRequest)
+            let again = try await client.session(node: "province", host: "127.0.0.1", port: server.syncPort) {
+                try await service.push($0, "province", budget: &budget)
+            }
+            #expect(again == 0)
+        }
+    }
+}
