@@ -456,8 +456,10 @@ printf '%-28s %16s %16s %10s   %s\n' "receiver peak RSS (MiB)" "$OUR_RECV" "$PG_
     "≤ 0.25× at 1M ($(verdict "$R_RSS" "<=" 0.25 1000000))"
 printf '%-28s %16s %16s %10s\n' "  vs apply worker private" "$OUR_RECV" "$(div "$APPLY_ANON" 1024 1)" \
     "$(ratio "$OUR_RECV" "$(div "$APPLY_ANON" 1024 1)")"
-printf '%-28s %16s %16s %10s\n' "receiver CPU-s" "${OUR_CPU_RECV:-n/a}" "$APPLY_CPU" "$(ratio "${OUR_CPU_RECV:-0}" "$APPLY_CPU")"
-printf '%-28s %16s %16s %10s\n' "sender CPU-s" "${OUR_CPU_SEND:-n/a}" "$WS_CPU" "$(ratio "${OUR_CPU_SEND:-0}" "$WS_CPU")"
+if [[ -n $OUR_CPU_RECV && -n $OUR_CPU_SEND ]]; then
+    printf '%-28s %16s %16s %10s\n' "receiver CPU-s" "$OUR_CPU_RECV" "$APPLY_CPU" "$(ratio "$OUR_CPU_RECV" "$APPLY_CPU")"
+    printf '%-28s %16s %16s %10s\n' "sender CPU-s" "$OUR_CPU_SEND" "$WS_CPU" "$(ratio "$OUR_CPU_SEND" "$WS_CPU")"
+fi
 printf '%-28s %16s %16s %10s\n' "sender peak RSS (MiB)" "$OUR_SEND" "$(div "$WS_HWM" 1024 1)" "$(ratio "$OUR_SEND" "$(div "$WS_HWM" 1024 1)")"
 echo "ours: from the ward's process start (TLS handshake included) until the province holds N entries, after an offline period in which the ward sealed its outbox (as PostgreSQL's WAL is written before ENABLE); signed-bundle bytes without TLS/HTTP framing."
 echo "PostgreSQL: from ENABLE SUBSCRIPTION until the N-th row is visible (no process start); TCP payload including TLS; RSS includes shared_buffers pages touched."

@@ -276,10 +276,11 @@ public struct SyncService: Service {
     /// Sends unacknowledged bundles first (same bytes), then new ones, as streamed requests of up
     /// to ``bundlesPerRequest``. Each bundle is read from the outbox (or sealed) just before it is
     /// written, so this node holds about one at a time and seals the next while the peer verifies
-    /// and writes the ones before. A request's acknowledgement is stored once the next request's
-    /// first bundle is on its way: between two requests the peer's writer waits only for that
-    /// bundle's verification. A run is sized to what the link moved in the last request
-    /// (``RunBudget``), so a slow link never holds a request past its timeout.
+    /// and writes the ones before; the first bundle of the next request is ready before this one
+    /// ends. A request's acknowledgement is stored once the next request's first bundle is on its
+    /// way, so between two requests the peer's writer waits for one round trip and that bundle's
+    /// transfer and verification. A run is sized to what the link moved lately (``RunBudget``,
+    /// kept per link), so a slow link never holds a request past its timeout.
     func push(_ s: PeerSession, _ peer: String, contentOnly: Bool = false, budget: inout RunBudget) async throws -> Int {
         var sent = 0
         // The last answer's final receipt, not stored yet.
@@ -289,9 +290,11 @@ public struct SyncService: Service {
             unstored = nil
             try store.acknowledge(peer: peer, upTo: receipt.highWater, knowledge: receipt.knowledge)
         }
-        var after: UInt64 = 0
         do {
-            while sent < bundlesPerRound, let first = try outbox.next(to: peer, after: after, contentOnly: contentOnly) {
+            // The next bundle to send: read (or sealed) ahead, before the request carrying the one
+            // before it ends. A bundle the run had no room for stays unacknowledged in the outbox.
+            var ahead = try outbox.next(to: peer, contentOnly: contentOnly)
+            while sent < bundlesPerRound, let first = ahead {
                 let limit = min(budget.maxBundles, bundlesPerRound - sent)
                 var run: [UInt64] = []
                 var bytes = 0
@@ -303,11 +306,12 @@ public struct SyncService: Service {
                         run.append(bundle.seq)
                         bytes += bundle.envelope.count
                         try storeAcknowledgement()
-                        guard run.count < limit else { break }
-                        // A bundle sealed here but past the budget waits in the outbox for the next run.
                         next = try outbox.next(to: peer, after: bundle.seq, contentOnly: contentOnly)
-                        if let n = next, !budget.admits(count: run.count, bytes: bytes, next: n.envelope.count) { break }
+                        if let n = next, run.count >= limit || !budget.admits(count: run.count, bytes: bytes, next: n.envelope.count) {
+                            break
+                        }
                     }
+                    ahead = next
                 }
                 budget.observe(bytes: bytes, took: ContinuousClock.now - started)
                 let receipts: [Receipt]
@@ -326,18 +330,18 @@ public struct SyncService: Service {
                     throw PeerError("\(peer) refused bundle \(receipt.seq): \(receipt.reason ?? receipt.outcome)")
                 }
                 let last = run[run.count - 1]
-                if final.highWater >= last {
-                    after = last
-                    continue
-                }
-                // The peer holds a bundle but misses an earlier one: resend from its high-water mark,
+                if final.highWater == last { continue }
+                // The peer holds more than this run (bundles it took by file): go on past them.
+                // Or it holds a bundle but misses an earlier one: resend from its high-water mark,
                 // unless that is a bundle it has acknowledged before (then neither side can mend it).
                 try storeAcknowledgement()
-                let held = receipts.first { $0.outcome == "held" }?.seq ?? run[0]
-                if try store.firstUnacknowledged(peer, after: 0)?.seq == held {
-                    throw PeerError("\(peer) holds bundle \(held) but lacks \(final.highWater + 1), which we no longer have")
+                if final.highWater < last {
+                    let held = receipts.first { $0.outcome == "held" }?.seq ?? run[0]
+                    if try store.firstUnacknowledged(peer, after: 0)?.seq == held {
+                        throw PeerError("\(peer) holds bundle \(held) but lacks \(final.highWater + 1), which we no longer have")
+                    }
                 }
-                after = 0
+                ahead = try outbox.next(to: peer, contentOnly: contentOnly)
             }
         } catch {
             // What the peer acknowledged stays acknowledged, whatever failed after it.

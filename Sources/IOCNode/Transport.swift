@@ -168,44 +168,6 @@ public final class PeerSession {
     public func request(
         _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/octet-stream"
     ) async throws -> (status: Int, body: [UInt8]) {
-        do {
-            return try await exchange(method, path, body: body, contentType: contentType)
-        } catch let error as PeerError {
-            throw error
-        } catch {
-            // A TLS refusal closes the channel, and a write or read that finds it closed fails
-            // with "I/O on closed channel": report the refusal (an expired certificate, say).
-            throw failure.error ?? error
-        }
-    }
-
-    /// Sends one request whose body `produce` writes piece by piece (chunked transfer coding), so
-    /// a long run of bundles is never held whole in memory, and reads the whole response. The same
-    /// bounds as ``request(_:_:body:contentType:)``: the response size, and the timeout over both.
-    public func stream(
-        _ path: String, contentType: String, _ produce: (_ write: ([UInt8]) async throws -> Void) async throws -> Void
-    ) async throws -> (status: Int, body: [UInt8]) {
-        do {
-            var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
-            head.headers.add(name: "Host", value: host)
-            head.headers.add(name: "Content-Type", value: contentType)
-            head.headers.add(name: "Transfer-Encoding", value: "chunked")
-            let timer = channel.eventLoop.scheduleTask(in: timeout) { [channel] in channel.close(promise: nil) }
-            defer { timer.cancel() }
-            try await outbound.write(.head(head))
-            try await produce { piece in try await self.outbound.write(.body(.byteBuffer(ByteBuffer(bytes: piece)))) }
-            try await outbound.write(.end(nil))
-            return try await response()
-        } catch let error as PeerError {
-            throw error
-        } catch {
-            throw failure.error ?? error
-        }
-    }
-
-    private func exchange(
-        _ method: HTTPMethod, _ path: String, body: [UInt8]?, contentType: String
-    ) async throws -> (status: Int, body: [UInt8]) {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
         head.headers.add(name: "Host", value: host)
         if let body {
@@ -216,17 +178,46 @@ public final class PeerSession {
         }
         let timer = channel.eventLoop.scheduleTask(in: timeout) { [channel] in channel.close(promise: nil) }
         defer { timer.cancel() }
-        try await outbound.write(.head(head))
-        if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-        try await outbound.write(.end(nil))
+        try await send(.head(head))
+        if let body { try await send(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
+        try await send(.end(nil))
         return try await response()
+    }
+
+    /// Sends one request whose body `produce` writes piece by piece (chunked transfer coding), so
+    /// a long run of bundles is never held whole in memory, and reads the whole response. The same
+    /// bounds as ``request(_:_:body:contentType:)``: the response size, and the timeout over both.
+    /// An error `produce` throws itself comes out as it is.
+    public func stream(
+        _ path: String, contentType: String, _ produce: (_ write: ([UInt8]) async throws -> Void) async throws -> Void
+    ) async throws -> (status: Int, body: [UInt8]) {
+        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
+        head.headers.add(name: "Host", value: host)
+        head.headers.add(name: "Content-Type", value: contentType)
+        head.headers.add(name: "Transfer-Encoding", value: "chunked")
+        let timer = channel.eventLoop.scheduleTask(in: timeout) { [channel] in channel.close(promise: nil) }
+        defer { timer.cancel() }
+        try await send(.head(head))
+        try await produce { piece in try await self.send(.body(.byteBuffer(ByteBuffer(bytes: piece)))) }
+        try await send(.end(nil))
+        return try await response()
+    }
+
+    /// Writes one part. A TLS refusal closes the channel, and a write that finds it closed fails
+    /// with "I/O on closed channel": the refusal is reported instead (an expired certificate, say).
+    private func send(_ part: HTTPClientRequestPart) async throws {
+        do {
+            try await outbound.write(part)
+        } catch {
+            throw failure.error ?? error
+        }
     }
 
     /// Reads one whole response (status and body, at most `limit` bytes).
     private func response() async throws -> (status: Int, body: [UInt8]) {
         var status = 0
         var bytes: [UInt8] = []
-        while let part = try await inbound.next() {
+        while let part = try await nextPart() {
             switch part {
             case .head(let h):
                 status = Int(h.status.code)
@@ -242,6 +233,14 @@ public final class PeerSession {
         // A TLS refusal can close the stream before its error reaches it: report the error.
         if let error = failure.error { throw error }
         throw PeerError("\(node) closed the connection mid-response")
+    }
+
+    private func nextPart() async throws -> HTTPClientResponsePart? {
+        do {
+            return try await inbound.next()
+        } catch {
+            throw failure.error ?? error
+        }
     }
 }
 

@@ -18,7 +18,8 @@ import Testing
         let root = try SyncTest.tempDirectory("push")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let fed = try TestFederation(root: root, federation: "test-small", nodes: ["hai-chau", "province", "thanh-khe"])
-        // Two entries per bundle: 16 reports (five entries each) make more bundles than two requests carry, fewer than a round.
+        // Two entries per bundle: 16 reports with the sample's other records (~90 entries, ~45
+        // bundles) make more bundles than two requests carry, fewer than a round.
         var tiny = Limits()
         tiny.bundleEntriesMax = 2
         var logger = Logger(label: "sync-push-tests")
