@@ -66,4 +66,53 @@ import Testing
             #expect(again == 0)
         }
     }
+
+    /// A parent that took the sender's bundles by file (a USB stick while the link was down)
+    /// answers the first request with its high-water mark; the sender stores it and sends only
+    /// what follows, instead of the rest of its outbox as replays.
+    @Test func bundlesThePeerTookByFileAreNotSentAgain() async throws {
+        let root = try SyncTest.tempDirectory("push-file")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let fed = try TestFederation(root: root, federation: "test-small", nodes: ["hai-chau", "province", "thanh-khe"])
+        var tiny = Limits()
+        tiny.bundleEntriesMax = 2
+        var logger = Logger(label: "sync-push-tests")
+        logger.logLevel = .critical
+        let ward = try Node(
+            configuration: NodeConfiguration(
+                topology: SyncTest.topology(), nodeID: "hai-chau", dataDirectory: root + "/hai-chau", limits: tiny,
+                security: .mutualTLS(try fed.credentials("hai-chau"), validationTime: SyncTest.referenceTime)),
+            logger: logger)
+        try await SampleData.seed(store: ward.store, unit: "20194", reports: 16)
+        let parts = try #require(ward.sync)
+        let client = try SyncTest.client(try fed.credentials("hai-chau"), federation: fed)
+        let service = SyncService(
+            store: ward.store, links: parts.links, client: client, outbox: parts.outbox, receiver: parts.receiver,
+            trust: parts.trust, board: parts.board, audit: parts.audit, interval: .seconds(3600),
+            offlineOutboxBytes: 0, logger: logger)
+        var exported: [[UInt8]] = []
+        try BundleExchange(store: ward.store, signer: try fed.signer("hai-chau"), sharing: fed.sharing).export(to: "province") {
+            exported.append($0)
+        }
+        let carried = exported
+        try #require(carried.count > service.bundlesPerRequest)
+
+        try await SyncTest.withNode("province", credentials: try fed.credentials("province")) { server in
+            let receiver = try #require(server.node.sync?.receiver)
+            for envelope in carried { _ = try await receiver.receive(envelope, transportPeer: nil) }
+            try #require(try server.store.inboundHighWater("hai-chau").seq == UInt64(carried.count))
+            let sent = try await SyncTest.withTimeout(60, "push") {
+                var budget = RunBudget(maxBundles: service.bundlesPerRequest)
+                return try await client.session(node: "province", host: "127.0.0.1", port: server.syncPort) {
+                    try await service.push($0, "province", budget: &budget)
+                }
+            }
+            // One request of replays tells the sender where the province is; nothing after it.
+            #expect(sent <= service.bundlesPerRequest, "\(sent) of \(carried.count) bundles sent again")
+            let unacknowledged = try ward.store.readSync { db in
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM channel_out WHERE peer = 'province' AND acked = 0")
+            }
+            #expect(unacknowledged == 0)
+        }
+    }
 }
