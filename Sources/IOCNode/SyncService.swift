@@ -287,8 +287,8 @@ public struct SyncService: Service {
         var unstored: Receipt?
         func storeAcknowledgement() throws {
             guard let receipt = unstored else { return }
-            unstored = nil
             try store.acknowledge(peer: peer, upTo: receipt.highWater, knowledge: receipt.knowledge)
+            unstored = nil
         }
         do {
             // The next bundle to send: read (or sealed) ahead, before the request carrying the one
@@ -306,6 +306,11 @@ public struct SyncService: Service {
                         run.append(bundle.seq)
                         bytes += bundle.envelope.count
                         try storeAcknowledgement()
+                        // The round's last bundle is not followed by one read (or sealed) ahead.
+                        guard sent + run.count < bundlesPerRound else {
+                            next = nil
+                            break
+                        }
                         next = try outbox.next(to: peer, after: bundle.seq, contentOnly: contentOnly)
                         if let n = next, run.count >= limit || !budget.admits(count: run.count, bytes: bytes, next: n.envelope.count) {
                             break
@@ -341,7 +346,7 @@ public struct SyncService: Service {
                         throw PeerError("\(peer) holds bundle \(held) but lacks \(final.highWater + 1), which we no longer have")
                     }
                 }
-                ahead = try outbox.next(to: peer, contentOnly: contentOnly)
+                ahead = sent < bundlesPerRound ? try outbox.next(to: peer, contentOnly: contentOnly) : nil
             }
         } catch {
             // What the peer acknowledged stays acknowledged, whatever failed after it.
