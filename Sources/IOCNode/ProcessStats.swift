@@ -11,18 +11,6 @@ public enum ProcessStats {
         }
         return 0
     }
-
-    /// CPU time (user and system) process `pid` has used so far, in seconds, from
-    /// /proc/PID/stat; 0 where unreadable (the process is gone, or this is not Linux).
-    public static func cpuSeconds(pid: Int32) -> Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return 0 }
-        // After "pid (comm)": state is field 3, utime and stime are fields 14 and 15.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
 }
 
 extension Duration {

@@ -209,7 +209,7 @@ extension BenchCommand {
             let offline = cold ? nil : try await Self.runOffline(fed, client, entries: entries)
             try fed.start("province")
             try await fed.waitUntilUp(client, only: ["province"])
-            let provinceCPU = ProcessStats.cpuSeconds(pid: fed.processes["province"]?.processIdentifier ?? 0)
+            let provinceCPU = FleetSupport.cpuSeconds(fed)["province", default: 0]
             let started = ContinuousClock.now
             try fed.start("hai-chau")
             var held: Int64 = 0
@@ -225,7 +225,7 @@ extension BenchCommand {
             }
             let seconds = (ContinuousClock.now - started).seconds
             // CPU is read at convergence (up to one 10 ms poll late), before the processes stop.
-            let cpu = fed.processes.mapValues { ProcessStats.cpuSeconds(pid: $0.processIdentifier) }
+            let cpu = FleetSupport.cpuSeconds(fed)
             try? await client.shutdown()
             fed.stopAll()
             guard held >= Int64(entries) else { throw ValidationError("the province held \(held) of \(entries) entries after \(seconds) s") }
