@@ -169,19 +169,15 @@ public final class PeerSession {
         _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/octet-stream"
     ) async throws -> (status: Int, body: [UInt8]) {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
-        head.headers.add(name: "Host", value: host)
         if let body {
             head.headers.add(name: "Content-Type", value: contentType)
             head.headers.add(name: "Content-Length", value: "\(body.count)")
         } else if method == .POST {
             head.headers.add(name: "Content-Length", value: "0")
         }
-        let timer = channel.eventLoop.scheduleTask(in: timeout) { [channel] in channel.close(promise: nil) }
-        defer { timer.cancel() }
-        try await send(.head(head))
-        if let body { try await send(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
-        try await send(.end(nil))
-        return try await response()
+        return try await exchange(head) { write in
+            if let body { try await write(body) }
+        }
     }
 
     /// Sends one request whose body `produce` writes piece by piece (chunked transfer coding), so
@@ -192,9 +188,17 @@ public final class PeerSession {
         _ path: String, contentType: String, _ produce: (_ write: ([UInt8]) async throws -> Void) async throws -> Void
     ) async throws -> (status: Int, body: [UInt8]) {
         var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: path)
-        head.headers.add(name: "Host", value: host)
         head.headers.add(name: "Content-Type", value: contentType)
         head.headers.add(name: "Transfer-Encoding", value: "chunked")
+        return try await exchange(head, produce)
+    }
+
+    /// One request and its response under one timeout.
+    private func exchange(
+        _ head: HTTPRequestHead, _ produce: (_ write: ([UInt8]) async throws -> Void) async throws -> Void
+    ) async throws -> (status: Int, body: [UInt8]) {
+        var head = head
+        head.headers.add(name: "Host", value: host)
         let timer = channel.eventLoop.scheduleTask(in: timeout) { [channel] in channel.close(promise: nil) }
         defer { timer.cancel() }
         try await send(.head(head))
