@@ -295,7 +295,6 @@ public struct SyncService: Service {
             // before it ends. A bundle the run had no room for stays unacknowledged in the outbox.
             var ahead = try outbox.next(to: peer, contentOnly: contentOnly)
             while sent < bundlesPerRound, let first = ahead {
-                let limit = min(budget.maxBundles, bundlesPerRound - sent)
                 var run: [UInt64] = []
                 var bytes = 0
                 let started = ContinuousClock.now
@@ -312,9 +311,7 @@ public struct SyncService: Service {
                             break
                         }
                         next = try outbox.next(to: peer, after: bundle.seq, contentOnly: contentOnly)
-                        if let n = next, run.count >= limit || !budget.admits(count: run.count, bytes: bytes, next: n.envelope.count) {
-                            break
-                        }
+                        if let n = next, !budget.admits(count: run.count, bytes: bytes, next: n.envelope.count) { break }
                     }
                     ahead = next
                 }
