@@ -242,6 +242,25 @@ enum Schema {
                     ALTER TABLE channel_out_v7 RENAME TO channel_out;
                     """)
         }
+        m.registerMigration("v8-lean-record-indexes") { db in
+            try db.execute(
+                sql: """
+                    -- Every index on `record` is one more B-tree insert per record a catch-up writes
+                    -- (record_kind_status and record_kind_unit cost a province ~20 % of its apply
+                    -- time at 100k). record_kind_unit could never serve a query: every unit filter
+                    -- is `unit = ? OR assigned_unit = ?`, which it does not cover. record_kind_status
+                    -- served one query, the 24-hour dossier warning scan, which this partial index
+                    -- serves better and which field reports, the bulk of any backlog, never enter.
+                    -- Status filters on lists walk record_kind_id newest first, as they did before.
+                    -- record_kind_ref gains `id`, so a page of one station's observations (newest
+                    -- first) reads only that station's rows instead of every observation.
+                    DROP INDEX record_kind_unit;
+                    DROP INDEX record_kind_status;
+                    CREATE INDEX record_dossier_due ON record(due_at) WHERE kind = 'dossier' AND warned = 0 AND deleted = 0;
+                    DROP INDEX record_kind_ref;
+                    CREATE INDEX record_kind_ref ON record(kind, ref_id, id) WHERE ref_id IS NOT NULL;
+                    """)
+        }
         return m
     }
 }
