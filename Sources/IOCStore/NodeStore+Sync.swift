@@ -276,6 +276,9 @@ extension StoreTransaction {
             return verdict
         }
         var singleCreates = 0
+        // The fast path's rows (journal, lone creates), written many per statement: flushed
+        // before anything else touches the journal or record tables.
+        var batch = AppendBatch()
         // Whether every position this bundle gives a record belongs to a record the sender itself
         // created here: then the sender's scope cannot have changed (see the end).
         var senderCreatesOnly = true
@@ -291,6 +294,7 @@ extension StoreTransaction {
             }
             let k = current!.seq
             if seq <= k {
+                if leafHash != nil { try batch.flush(self) }
                 guard let leafHash,
                     let row = try Row.fetchOne(
                         db.cachedStatement(sql: "SELECT bytes IS NULL, leaf_hash FROM journal WHERE origin = ? AND seq = ?"),
@@ -311,6 +315,7 @@ extension StoreTransaction {
             return .next
         }
         func keepHashOnly(_ entry: JournalEntry, _ leafHash: [UInt8], reason: String) throws {
+            try batch.flush(self)
             try db.cachedStatement(
                 sql: "INSERT INTO journal(origin, seq, leaf_hash) VALUES (?, ?, ?)"
             ).execute(arguments: [entry.origin, Int64(entry.seq), Data(leafHash)])
@@ -325,6 +330,7 @@ extension StoreTransaction {
                     continue
                 }
                 guard try place(origin, seq, leafHash: nil) == .next else { continue }
+                try batch.flush(self)
                 try db.cachedStatement(
                     sql: "INSERT INTO journal(origin, seq, leaf_hash) VALUES (?, ?, ?)"
                 ).execute(arguments: [origin, Int64(seq), Data(hash)])
@@ -338,6 +344,7 @@ extension StoreTransaction {
                 }
                 let reason = "'\(peer)' says this record left this node's scope"
                 senderCreatesOnly = false
+                try batch.flush(self)
                 if try purge(id, peer: peer, reason: reason) { report.purged += 1 }
             case .entry(let entry, let bytes, let leafHash, let prepared):
                 if !mayForward(entry.origin) {
@@ -368,9 +375,10 @@ extension StoreTransaction {
                         try keepHashOnly(entry, leafHash, reason: reason)
                         continue
                     }
-                    pos = try appendJournal(entry: entry, blob: bytes, leafHash: leafHash)
+                    pos = try batch.appendJournal(self, entry: entry, blob: bytes, leafHash: leafHash)
                 case .backfill:
                     senderCreatesOnly = false
+                    try batch.flush(self)
                     if let reason = refusedRecords[entry.recordID] {
                         try refuse(entry.dot, recordID: entry.recordID, reason: reason)
                         report.refused.append("\(entry.dot): \(reason)")
@@ -397,7 +405,7 @@ extension StoreTransaction {
                         report.refused.append("\(entry.dot): \(refusal)")
                         continue
                     }
-                    try saveSingleCreate(entry, prepared, basePosition: pos)
+                    try batch.saveSingleCreate(self, entry, prepared, basePosition: pos)
                     // The record's origin as `reconcileScope` reads it (the row column).
                     if prepared.columns.origin != peer { senderCreatesOnly = false }
                     singleCreates += 1
@@ -405,6 +413,7 @@ extension StoreTransaction {
                     continue
                 }
                 senderCreatesOnly = false
+                try batch.flush(self)
                 var isNew = false
                 var state: RecordState
                 if let cached = states[entry.recordID] {
@@ -425,6 +434,7 @@ extension StoreTransaction {
                 report.applied += 1
             }
         }
+        try batch.flush(self)
         if let current { known[current.origin] = current.seq }
         for (origin, seq) in known { try setKnowledge(origin: origin, seq: seq) }
         for state in states.values { try save(state, basePosition: basePositions[state.id]) }

@@ -229,25 +229,27 @@ public struct StoreTransaction {
             state: basePosition == nil ? Data(state.encoded()) : nil, basePosition: basePosition)
     }
 
-    /// Saves a record that consists of one create: the row's columns were derived from the
-    /// entry's body on the decode core (``NodeStore/PreparedCreate``); no record state is built or stored.
-    func saveSingleCreate(_ entry: JournalEntry, _ prepared: NodeStore.PreparedCreate, basePosition: Int64) throws {
-        try write(
-            id: entry.recordID, kind: entry.kind, columns: prepared.columns, updatedHLC: entry.hlc, state: nil,
-            basePosition: basePosition)
-    }
-
     func exists(_ id: RecordID) throws -> Bool {
         try statements.recordExists.run(.id(id))
     }
 
     private func write(
-        id: RecordID, kind: String, columns c: DerivedColumns, updatedHLC: HLC, state: Data?, basePosition: Int64?
+        id: RecordID, kind: String, columns: DerivedColumns, updatedHLC: HLC, state: Data?, basePosition: Int64?
     ) throws {
         try statements.recordUpsert.run(
+            all: Self.recordRow(
+                id: id, kind: kind, columns: columns, updatedHLC: updatedHLC, state: state, basePosition: basePosition))
+    }
+
+    /// A record row's values, in ``PreparedStatements/recordColumns`` order.
+    static func recordRow(
+        id: RecordID, kind: String, columns c: DerivedColumns, updatedHLC: HLC, state: Data?, basePosition: Int64?
+    ) -> [RawValue] {
+        [
             .id(id), .text(kind), .text(c.unit), .text(c.status), .text(c.category), .int(c.ts), .int(c.dueAt),
             .int(c.doneAt), .text(c.assignedUnit), .id(c.refID), .bool(c.warned), .text(c.origin),
-            .bool(c.deleted), .bool(c.conflicted), .int(Int64(bitPattern: updatedHLC.rawValue)), .blob(state), .int(basePosition))
+            .bool(c.deleted), .bool(c.conflicted), .int(Int64(bitPattern: updatedHLC.rawValue)), .blob(state), .int(basePosition),
+        ]
     }
 }
 
@@ -260,6 +262,21 @@ final class PreparedStatements {
     let recordSelect: Statement
     let recordExists: RawStatement
 
+    /// The record row's columns, and what a write of an existing id updates: shared by the
+    /// one-row upsert here and the many-row one of ``AppendBatch``.
+    static let recordColumns = """
+        record(id, kind, unit, status, category, ts, due_at, done_at, assigned_unit, ref_id, warned,
+               origin, deleted, conflicted, updated_hlc, state, base_pos)
+        """
+    static let recordColumnCount = 17
+    static let recordUpdate = """
+        ON CONFLICT(id) DO UPDATE SET unit = excluded.unit, status = excluded.status,
+            category = excluded.category, ts = excluded.ts, due_at = excluded.due_at, done_at = excluded.done_at,
+            assigned_unit = excluded.assigned_unit, ref_id = excluded.ref_id, warned = excluded.warned, origin = excluded.origin, deleted = excluded.deleted,
+            conflicted = excluded.conflicted, updated_hlc = excluded.updated_hlc, state = excluded.state,
+            base_pos = excluded.base_pos
+        """
+
     init(_ db: Database) throws {
         journalInsert = RawStatement(try db.cachedStatement(
             sql: "INSERT INTO journal(origin, seq, record_id, kind, hlc, bytes, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?)"))
@@ -268,16 +285,7 @@ final class PreparedStatements {
         recordSelect = try db.cachedStatement(sql: RecordRow.select + " WHERE r.id = ?")
         recordExists = RawStatement(try db.cachedStatement(sql: "SELECT 1 FROM record WHERE id = ?"))
         recordUpsert = RawStatement(try db.cachedStatement(
-            sql: """
-                INSERT INTO record(id, kind, unit, status, category, ts, due_at, done_at, assigned_unit, ref_id, warned,
-                                   origin, deleted, conflicted, updated_hlc, state, base_pos)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT(id) DO UPDATE SET unit = excluded.unit, status = excluded.status,
-                    category = excluded.category, ts = excluded.ts, due_at = excluded.due_at, done_at = excluded.done_at,
-                    assigned_unit = excluded.assigned_unit, ref_id = excluded.ref_id, warned = excluded.warned, origin = excluded.origin, deleted = excluded.deleted,
-                    conflicted = excluded.conflicted, updated_hlc = excluded.updated_hlc, state = excluded.state,
-                    base_pos = excluded.base_pos
-                """))
+            sql: "INSERT INTO \(Self.recordColumns) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \(Self.recordUpdate)"))
     }
 }
 

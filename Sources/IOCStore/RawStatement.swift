@@ -16,7 +16,10 @@ struct RawStatement {
     /// Binds `values` in order (1-based parameters), runs the statement to completion and resets
     /// it. Returns whether it produced a row (for `SELECT 1 …` probes).
     @discardableResult
-    func run(_ values: RawValue...) throws -> Bool {
+    func run(_ values: RawValue...) throws -> Bool { try run(all: values) }
+
+    @discardableResult
+    func run(all values: [RawValue]) throws -> Bool {
         sqlite3_reset(handle)
         return try bound(values[...], at: 1) {
             defer { finish() }
@@ -43,6 +46,38 @@ struct RawStatement {
                 guard try body(RawRow(handle: handle)) else { return }
             }
         }
+    }
+
+    /// Binds `values` in order, each copied by SQLite (`SQLITE_TRANSIENT`), runs the statement to
+    /// completion and resets it. For statements of many rows (``AppendBatch``), too many values to
+    /// keep in nested buffer scopes as ``run(_:)`` does; a copy costs less than a statement.
+    func runCopying(_ values: [RawValue]) throws {
+        sqlite3_reset(handle)
+        defer { finish() }
+        let h = handle
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        for (offset, value) in values.enumerated() {
+            let index = Int32(offset + 1)
+            func blob(_ p: UnsafeRawBufferPointer) -> Int32 {
+                sqlite3_bind_blob(h, index, p.baseAddress ?? Self.empty, Int32(p.count), transient)
+            }
+            let code: Int32
+            switch value {
+            case .null: code = sqlite3_bind_null(h, index)
+            case .int(let n): code = sqlite3_bind_int64(h, index, n)
+            case .text(var s):
+                code = s.withUTF8 { p in
+                    let start = p.baseAddress.map(UnsafeRawPointer.init) ?? Self.empty
+                    return sqlite3_bind_text(h, index, start.assumingMemoryBound(to: CChar.self), Int32(p.count), transient)
+                }
+            case .blob(let d): code = d.withUnsafeBytes(blob)
+            case .bytes(let a): code = a.withUnsafeBytes(blob)
+            case .id(let id): code = id.withUnsafeBytes(blob)
+            }
+            guard code == SQLITE_OK else { throw error(code) }
+        }
+        let step = sqlite3_step(h)
+        guard step == SQLITE_DONE || step == SQLITE_ROW else { throw error(step) }
     }
 
     /// Resets the statement and drops its bindings: called inside the scopes of the bound

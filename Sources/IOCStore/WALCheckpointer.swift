@@ -12,10 +12,12 @@ import Synchronization
 /// the log stays bounded; the frames left to copy then are few. Durability is unchanged: in WAL
 /// mode a checkpoint syncs the log before copying and the database file after.
 final class WALCheckpointer: Sendable {
-    /// Log size, in pages, at which the background checkpoint starts (SQLite's default).
-    static let thresholdPages: Int32 = 1000
-    /// Log size at which the writer checkpoints itself (64 MiB of 4 KiB pages).
-    static let backstopPages: Int32 = 16_384
+    /// Log size at which the background checkpoint starts: SQLite's default of 1,000 pages, at
+    /// the node's 16 KiB pages (``NodeStore/pageSize``). Sizes are in bytes, not pages, so a node
+    /// created with 4 KiB pages before keeps the same log bound.
+    static let thresholdBytes = 16 << 20
+    /// Log size at which the writer checkpoints itself.
+    static let backstopBytes = 64 << 20
 
     private let path: String
     private let queue = DispatchQueue(label: "ioc.wal-checkpoint", qos: .utility)
@@ -26,9 +28,9 @@ final class WALCheckpointer: Sendable {
     /// Opened on first use, used and closed only on `queue`.
     private let connection = Mutex<OpaquePointer?>(nil)
 
-    init(path: String, thresholdPages: Int32 = WALCheckpointer.thresholdPages, backstopPages: Int32 = WALCheckpointer.backstopPages) {
+    init(path: String, thresholdBytes: Int = WALCheckpointer.thresholdBytes, backstopBytes: Int = WALCheckpointer.backstopBytes) {
         self.path = path
-        box = HookBox(thresholdPages: thresholdPages, backstopPages: backstopPages)
+        box = HookBox(thresholdBytes: thresholdBytes, backstopBytes: backstopBytes)
         _ = Unmanaged.passRetained(box)  // never released: connections may outlive this object
         box.target.withLock { $0 = WeakTarget(self) }
     }
@@ -41,15 +43,23 @@ final class WALCheckpointer: Sendable {
     }
 
     /// Installs the commit hook on a connection (GRDB's `prepareDatabase`; only the writer ever
-    /// commits, so readers carry it unused). It replaces SQLite's own auto-checkpoint hook.
+    /// commits, so readers carry it unused). It replaces SQLite's own auto-checkpoint hook. The
+    /// hook counts the log in pages: the page size is read here, once per connection (all of one
+    /// store's connections share one file, so one size).
     func install(on db: OpaquePointer) {
+        var statement: OpaquePointer?
+        if sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &statement, nil) == SQLITE_OK, sqlite3_step(statement) == SQLITE_ROW {
+            box.pageSize.store(Int(sqlite3_column_int64(statement, 0)), ordering: .relaxed)
+        }
+        sqlite3_finalize(statement)
         sqlite3_wal_hook(db, { context, db, _, pages in
             guard let context, let db else { return SQLITE_OK }
             let box = Unmanaged<HookBox>.fromOpaque(context).takeUnretainedValue()
-            if pages >= box.backstopPages {
+            let bytes = Int(pages) * max(512, box.pageSize.load(ordering: .relaxed))
+            if bytes >= box.backstopBytes {
                 // As SQLite's own hook: busy means another checkpoint is running; try next commit.
                 _ = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
-            } else if pages >= box.thresholdPages {
+            } else if bytes >= box.thresholdBytes {
                 box.target.withLock { $0.target }?.request()
             }
             return SQLITE_OK
@@ -95,12 +105,14 @@ final class WALCheckpointer: Sendable {
     }
 
     private final class HookBox: Sendable {
-        let thresholdPages: Int32
-        let backstopPages: Int32
+        let thresholdBytes: Int
+        let backstopBytes: Int
+        /// The database's page size, SQLite's default until a connection is installed.
+        let pageSize = Atomic<Int>(4096)
         let target = Mutex(WeakTarget(nil))
-        init(thresholdPages: Int32, backstopPages: Int32) {
-            self.thresholdPages = thresholdPages
-            self.backstopPages = backstopPages
+        init(thresholdBytes: Int, backstopBytes: Int) {
+            self.thresholdBytes = thresholdBytes
+            self.backstopBytes = backstopBytes
         }
     }
 

@@ -22,16 +22,16 @@ import Testing
             let path = dir + "/node.sqlite"
             let store = try NodeStore(.init(path: path, nodeID: "hai-chau", federation: "da-nang"))
             let before = fileSize(path)
-            // 6 MiB in one commit: past the 1,000-page threshold, far below the writer's backstop.
+            // 20 MiB in one commit: past the 16 MiB threshold, below the writer's backstop.
             store.checkpointer.suspend()
-            let text = try bulk(store, key: "bulk", mebibytes: 6)
+            let text = try bulk(store, key: "bulk", mebibytes: 20)
             // With the background held back, the commit left everything in the log: SQLite's
             // own hook would have copied it on the writer before the commit returned.
             #expect(fileSize(path) == before, "the writer should not have checkpointed")
-            #expect(fileSize(path + "-wal") > 5 * 1024 * 1024)
+            #expect(fileSize(path + "-wal") > 19 * 1024 * 1024)
             store.checkpointer.resume()
             store.checkpointer.drain()
-            #expect(fileSize(path) > before + 5 * 1024 * 1024, "the background checkpoint should have copied the log")
+            #expect(fileSize(path) > before + 19 * 1024 * 1024, "the background checkpoint should have copied the log")
             let back = try store.readSync { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'bulk'") }
             #expect(back == text)
         }
@@ -42,14 +42,14 @@ import Testing
             let path = dir + "/node.sqlite"
             let store = try NodeStore(.init(path: path, nodeID: "hai-chau", federation: "da-nang"))
             // A checkpointer of its own on the same file with a 2 MiB backstop, background held back.
-            let small = WALCheckpointer(path: path, thresholdPages: 100, backstopPages: 512)
+            let small = WALCheckpointer(path: path, thresholdBytes: 400 << 10, backstopBytes: 2 << 20)
             small.suspend()
             defer { small.resume() }
             try store.writeSync { tx in
                 if let connection = tx.db.sqliteConnection { small.install(on: connection) }
             }
             let before = fileSize(path)
-            // ~770 pages: past this backstop, below SQLite's own 1,000-page auto-checkpoint.
+            // ~190 pages of 16 KiB: past this backstop, below SQLite's own 1,000-page auto-checkpoint.
             _ = try bulk(store, key: "bulk", mebibytes: 3)
             #expect(fileSize(path) > before + 2 * 1024 * 1024, "past the backstop the commit itself should checkpoint")
         }
