@@ -137,6 +137,7 @@ extension NodeStore {
         var decoded: [DecodedItem] = []
         decoded.reserveCapacity(items.count)
         var changes: [RecordID: Int] = [:]
+        changes.reserveCapacity(items.count)
         for item in items {
             switch item {
             case .entry(let bytes):

@@ -48,27 +48,45 @@ struct RawStatement {
         }
     }
 
-    /// Binds `values` in order, each copied by SQLite (`SQLITE_TRANSIENT`), runs the statement to
-    /// completion and resets it. For statements of many rows (``AppendBatch``), too many values to
-    /// keep in nested buffer scopes as ``run(_:)`` does; a copy costs less than a statement.
+    /// Binds `values` in order, runs the statement to completion and resets it. For statements
+    /// of many rows (``AppendBatch``): too many values to keep in nested buffer scopes as
+    /// ``run(_:)`` does, so texts and blobs are first copied, back to back, into one buffer that
+    /// outlives the step (SQLite's own copies, `SQLITE_TRANSIENT`, cost an allocation each).
     func runCopying(_ values: [RawValue]) throws {
+        var total = 0
+        for value in values {
+            switch value {
+            case .null, .int: break
+            case .text(let s): total += s.utf8.count
+            case .blob(let d): total += d.count
+            case .bytes(let a): total += a.count
+            case .id: total += 16
+            }
+        }
+        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: Swift.max(total, 1), alignment: 8)
+        defer { arena.deallocate() }
         sqlite3_reset(handle)
-        defer { finish() }
+        defer { finish() }  // runs first: no binding outlives the buffer
         let h = handle
-        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        var used = 0
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)
-            func blob(_ p: UnsafeRawBufferPointer) -> Int32 {
-                sqlite3_bind_blob(h, index, p.baseAddress ?? Self.empty, Int32(p.count), transient)
+            /// Copies `p` into the buffer; returns where.
+            func place(_ p: UnsafeRawBufferPointer) -> UnsafeRawPointer {
+                let at = arena.baseAddress! + used
+                if let source = p.baseAddress, p.count > 0 { at.copyMemory(from: source, byteCount: p.count) }
+                used += p.count
+                return UnsafeRawPointer(at)
             }
+            func blob(_ p: UnsafeRawBufferPointer) -> Int32 { sqlite3_bind_blob(h, index, place(p), Int32(p.count), nil) }
             let code: Int32
             switch value {
             case .null: code = sqlite3_bind_null(h, index)
             case .int(let n): code = sqlite3_bind_int64(h, index, n)
             case .text(var s):
                 code = s.withUTF8 { p in
-                    let start = p.baseAddress.map(UnsafeRawPointer.init) ?? Self.empty
-                    return sqlite3_bind_text(h, index, start.assumingMemoryBound(to: CChar.self), Int32(p.count), transient)
+                    let at = place(UnsafeRawBufferPointer(p))
+                    return sqlite3_bind_text(h, index, at.assumingMemoryBound(to: CChar.self), Int32(p.count), nil)
                 }
             case .blob(let d): code = d.withUnsafeBytes(blob)
             case .bytes(let a): code = a.withUnsafeBytes(blob)

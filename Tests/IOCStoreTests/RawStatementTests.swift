@@ -61,6 +61,36 @@ import Testing
         }
     }
 
+    /// `runCopying` (many rows per statement) copies every text and blob into one buffer first:
+    /// each value must land at its own parameter, whole, whatever the sizes around it.
+    @Test func aManyRowStatementStoresEveryValueAtItsOwnParameter() throws {
+        let id = try #require(RecordID("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"))
+        let texts = ["", "Hải Châu", String(repeating: "Mưa lớn kéo dài, nước sông Hàn dâng cao. ", count: 40), "x"]
+        let blobs = [Data(), Data([1]), Data((0..<1500).map { UInt8(truncatingIfNeeded: $0 &* 7) }), Data([9, 9])]
+        try withTable { db, _ in
+            let insert = RawStatement(
+                try db.cachedStatement(sql: "INSERT INTO t(n, a, b, c, d) VALUES " + Array(repeating: "(?, ?, ?, ?, ?)", count: 4).joined(separator: ",")))
+            var values: [RawValue] = []
+            for i in 0..<4 {
+                values += [.int(Int64(i + 1)), .text(texts[i]), .blob(blobs[i]), i == 1 ? .id(nil) : .id(id), i == 2 ? .null : .int(Int64(i * 10))]
+            }
+            try insert.runCopying(values)
+            let rows = try Row.fetchAll(db, sql: "SELECT typeof(a), a, typeof(b), b, c, d FROM t ORDER BY n")
+            #expect(rows.count == 4)
+            for (i, row) in rows.enumerated() {
+                #expect(row[0] as String == "text", "row \(i): an empty text is not NULL")
+                #expect(row[1] as String == texts[i])
+                #expect(row[2] as String == "blob", "row \(i): an empty blob is not NULL")
+                #expect(row[3] as Data == blobs[i])
+                #expect(row[4] as Data? == (i == 1 ? nil : Data(id.bytes)))
+                #expect(row[5] as Int64? == (i == 2 ? nil : Int64(i * 10)))
+            }
+            // The same statement again: nothing of the first run is left bound.
+            try insert.runCopying(Array(values.prefix(5)).enumerated().map { $0.offset == 0 ? .int(9) : $0.element } + Array(repeating: .null, count: 15))
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM t WHERE n > 9 AND a IS NULL AND b IS NULL AND c IS NULL AND d IS NULL") == 3)
+        }
+    }
+
     @Test func aParameterLeftOutIsNullNotTheLastRunsValue() throws {
         try withTable { db, insert in
             try insert.run(.int(1), .text("Hải Châu"), .blob(Data([7, 7])), .id(nil), .int(42))
