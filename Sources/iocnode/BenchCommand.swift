@@ -213,7 +213,6 @@ extension BenchCommand {
             let started = ContinuousClock.now
             try fed.start("hai-chau")
             var held: Int64 = 0
-            var peaks: [String: Int] = [:]
             // Polled every 10 ms with a point query on the province's SQLite file, as PostgreSQL's
             // subscriber is polled with a primary-key probe (the status API would count records).
             let probe = try StoreProbe(path: fed.data("province") + "/node.sqlite")
@@ -221,11 +220,13 @@ extension BenchCommand {
             while held < Int64(entries) && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(10))
                 held = Int64((try? probe.knowledge(of: "hai-chau")) ?? 0)
-                for (id, p) in fed.processes { peaks[id] = max(peaks[id] ?? 0, Self.peakRSS(pid: p.processIdentifier)) }
             }
             let seconds = (ContinuousClock.now - started).seconds
-            // CPU is read at convergence (up to one 10 ms poll late), before the processes stop.
+            // CPU and peak RSS are read at convergence (up to one 10 ms poll late), before the
+            // processes stop. VmHWM is the kernel's high-water mark, so one read gives the peak;
+            // reading it at every poll only took CPU from the processes being measured.
             let cpu = FleetSupport.cpuSeconds(fed)
+            let peaks = fed.processes.mapValues { Self.peakRSS(pid: $0.processIdentifier) }
             try? await client.shutdown()
             fed.stopAll()
             guard held >= Int64(entries) else { throw ValidationError("the province held \(held) of \(entries) entries after \(seconds) s") }
