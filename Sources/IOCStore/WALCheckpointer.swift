@@ -1,36 +1,54 @@
 import Dispatch
+import Foundation
 import GRDBSQLite
 import Synchronization
 
-/// Copies the write-ahead log back into the database file on its own connection and thread.
+/// Copies the write-ahead log back into the database file on its own connection and thread,
+/// when the writer has paused.
 ///
 /// SQLite's default runs that checkpoint inside the commit that takes the log past 1,000 pages,
 /// on the writer, which then waits for the copy and two fsyncs: during a catch-up that was a
 /// fifth of the writer's time. Here the writer's commit only signals; a PASSIVE checkpoint (it
-/// never blocks the writer or readers) runs on a utility queue. A log that still grows past
-/// the backstop (a writer that never pauses) is checkpointed by the writer itself as before, so
-/// the log stays bounded; the frames left to copy then are few. Durability is unchanged: in WAL
-/// mode a checkpoint syncs the log before copying and the database file after.
+/// never blocks the writer or readers) runs on a utility queue once no commit has come for
+/// ``quiet``. A catch-up thus lands without a checkpoint competing for the cores it decodes and
+/// writes on (as PostgreSQL's checkpointer waits for its own schedule), and the copy is made
+/// after it. A log past ``urgentBytes`` is copied at once however busy the writer is, and one
+/// past the backstop (a checkpoint that cannot keep up) by the writer itself, so the log stays
+/// bounded. Durability is unchanged: in WAL mode a checkpoint syncs the log before copying and
+/// the database file after.
 final class WALCheckpointer: Sendable {
-    /// Log size at which the background checkpoint starts: SQLite's default of 1,000 pages, at
-    /// the node's 16 KiB pages (``NodeStore/pageSize``). Sizes are in bytes, not pages, so a node
-    /// created with 4 KiB pages before keeps the same log bound.
+    /// Log size from which a checkpoint is wanted: SQLite's default of 1,000 pages, at the
+    /// node's 16 KiB pages (``NodeStore/pageSize``). Sizes are in bytes, not pages, so a node
+    /// created with 4 KiB pages before keeps the same log bounds.
     static let thresholdBytes = 16 << 20
+    /// Log size from which the background checkpoint runs without waiting for a pause.
+    static let urgentBytes = 256 << 20
     /// Log size at which the writer checkpoints itself.
-    static let backstopBytes = 64 << 20
+    static let backstopBytes = 512 << 20
+    /// How long the writer must have been quiet before a checkpoint below ``urgentBytes`` runs.
+    static let quiet: Duration = .milliseconds(250)
 
     private let path: String
     private let queue = DispatchQueue(label: "ioc.wal-checkpoint", qos: .utility)
-    private let pending = Atomic<Bool>(false)
+    /// A checkpoint is scheduled (waiting for a pause, or about to run).
+    private let scheduled = Atomic<Bool>(false)
+    /// When the last commit past the threshold came (uptime nanoseconds), and the log's size then.
+    private let lastCommit = Atomic<UInt64>(0)
+    private let lastBytes = Atomic<Int>(0)
+    private let quietNanoseconds: UInt64
     /// The hook's context: SQLite keeps it for the life of each connection, which may outlast
     /// this object, so it is a small box with a weak reference that is never freed (one per store).
     private let box: HookBox
     /// Opened on first use, used and closed only on `queue`.
     private let connection = Mutex<OpaquePointer?>(nil)
 
-    init(path: String, thresholdBytes: Int = WALCheckpointer.thresholdBytes, backstopBytes: Int = WALCheckpointer.backstopBytes) {
+    init(
+        path: String, thresholdBytes: Int = WALCheckpointer.thresholdBytes, urgentBytes: Int = WALCheckpointer.urgentBytes,
+        backstopBytes: Int = WALCheckpointer.backstopBytes, quiet: Duration = WALCheckpointer.quiet
+    ) {
         self.path = path
-        box = HookBox(thresholdBytes: thresholdBytes, backstopBytes: backstopBytes)
+        quietNanoseconds = UInt64(quiet.components.seconds) * 1_000_000_000 + UInt64(quiet.components.attoseconds / 1_000_000_000)
+        box = HookBox(thresholdBytes: thresholdBytes, urgentBytes: urgentBytes, backstopBytes: backstopBytes)
         _ = Unmanaged.passRetained(box)  // never released: connections may outlive this object
         box.target.withLock { $0 = WeakTarget(self) }
     }
@@ -60,23 +78,44 @@ final class WALCheckpointer: Sendable {
                 // As SQLite's own hook: busy means another checkpoint is running; try next commit.
                 _ = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
             } else if bytes >= box.thresholdBytes {
-                box.target.withLock { $0.target }?.request()
+                box.target.withLock { $0.target }?.committed(logBytes: bytes, urgent: bytes >= box.urgentBytes)
             }
             return SQLITE_OK
         }, Unmanaged.passUnretained(box).toOpaque())
     }
 
-    /// Schedules one checkpoint unless one is already waiting to run.
-    func request() {
-        guard pending.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
-        queue.async { [self] in
-            pending.store(false, ordering: .releasing)
-            run()
+    /// Notes a commit that left `logBytes` in the log, and schedules one checkpoint unless one is
+    /// already scheduled: at once when `urgent`, else once the writer has paused.
+    func committed(logBytes: Int, urgent: Bool) {
+        lastCommit.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+        lastBytes.store(logBytes, ordering: .relaxed)
+        guard scheduled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        if urgent {
+            queue.async { [self] in fire() }
+        } else {
+            queue.asyncAfter(deadline: .now() + .nanoseconds(Int(quietNanoseconds))) { [self] in fire() }
         }
     }
 
-    /// Waits until every requested checkpoint has run (tests).
-    func drain() { queue.sync {} }
+    /// Runs the scheduled checkpoint if the writer has been quiet long enough (or the log is past
+    /// ``urgentBytes``); otherwise waits out the rest of the pause. On `queue`.
+    private func fire() {
+        let idle = DispatchTime.now().uptimeNanoseconds &- lastCommit.load(ordering: .relaxed)
+        if idle < quietNanoseconds, lastBytes.load(ordering: .relaxed) < box.urgentBytes {
+            queue.asyncAfter(deadline: .now() + .nanoseconds(Int(quietNanoseconds - idle))) { [self] in fire() }
+            return
+        }
+        // Cleared before the copy: a commit during it schedules the next one.
+        scheduled.store(false, ordering: .releasing)
+        run()
+    }
+
+    /// Waits until a scheduled checkpoint has run (tests; bounded by `timeout`).
+    func drain(timeout: Duration = .seconds(10)) {
+        let deadline = ContinuousClock.now + timeout
+        while scheduled.load(ordering: .acquiring), ContinuousClock.now < deadline { usleep(5_000) }
+        queue.sync {}
+    }
     /// Holds requested checkpoints back until ``resume()`` (tests: proves who copied the log).
     func suspend() { queue.suspend() }
     func resume() { queue.resume() }
@@ -106,12 +145,14 @@ final class WALCheckpointer: Sendable {
 
     private final class HookBox: Sendable {
         let thresholdBytes: Int
+        let urgentBytes: Int
         let backstopBytes: Int
         /// The database's page size, SQLite's default until a connection is installed.
         let pageSize = Atomic<Int>(4096)
         let target = Mutex(WeakTarget(nil))
-        init(thresholdBytes: Int, backstopBytes: Int) {
+        init(thresholdBytes: Int, urgentBytes: Int, backstopBytes: Int) {
             self.thresholdBytes = thresholdBytes
+            self.urgentBytes = urgentBytes
             self.backstopBytes = backstopBytes
         }
     }

@@ -42,7 +42,7 @@ import Testing
             let path = dir + "/node.sqlite"
             let store = try NodeStore(.init(path: path, nodeID: "hai-chau", federation: "da-nang"))
             // A checkpointer of its own on the same file with a 2 MiB backstop, background held back.
-            let small = WALCheckpointer(path: path, thresholdBytes: 400 << 10, backstopBytes: 2 << 20)
+            let small = WALCheckpointer(path: path, thresholdBytes: 400 << 10, urgentBytes: 1 << 20, backstopBytes: 2 << 20)
             small.suspend()
             defer { small.resume() }
             try store.writeSync { tx in
@@ -52,6 +52,51 @@ import Testing
             // ~190 pages of 16 KiB: past this backstop, below SQLite's own 1,000-page auto-checkpoint.
             _ = try bulk(store, key: "bulk", mebibytes: 3)
             #expect(fileSize(path) > before + 2 * 1024 * 1024, "past the backstop the commit itself should checkpoint")
+        }
+    }
+
+    /// A writer that keeps committing (a catch-up) is not competed with: the copy waits for a pause.
+    @Test func theCheckpointWaitsForTheWriterToPause() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/node.sqlite"
+            let store = try NodeStore(.init(path: path, nodeID: "hai-chau", federation: "da-nang"))
+            // A checkpointer of its own whose pause (2 s) no scheduling stall of a loaded test run
+            // reaches between two commits 20 ms apart.
+            let patient = WALCheckpointer(path: path, thresholdBytes: 400 << 10, urgentBytes: 64 << 20, quiet: .seconds(2))
+            try store.writeSync { tx in
+                if let connection = tx.db.sqliteConnection { patient.install(on: connection) }
+            }
+            let before = fileSize(path)
+            _ = try bulk(store, key: "bulk", mebibytes: 3)
+            // Commits for 3 s: each is past the threshold and restarts the pause.
+            let until = ContinuousClock.now + .seconds(3)
+            var i = 0
+            while ContinuousClock.now < until {
+                try store.writeSync { tx in try tx.db.execute(sql: "INSERT INTO meta(key, value) VALUES (?, 'x')", arguments: ["k\(i)"]) }
+                i += 1
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(fileSize(path) == before, "no checkpoint while the writer kept committing")
+            patient.drain()
+            #expect(fileSize(path) > before + 2 * 1024 * 1024, "once the writer paused, the log should have been copied")
+        }
+    }
+
+    /// Past the urgent size the copy runs at once, pause or not.
+    @Test func pastTheUrgentSizeTheCheckpointDoesNotWaitForAPause() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/node.sqlite"
+            let store = try NodeStore(.init(path: path, nodeID: "hai-chau", federation: "da-nang"))
+            // A checkpointer of its own with a 1 MiB urgent size and a pause longer than the test.
+            let small = WALCheckpointer(
+                path: path, thresholdBytes: 400 << 10, urgentBytes: 1 << 20, backstopBytes: 64 << 20, quiet: .seconds(60))
+            try store.writeSync { tx in
+                if let connection = tx.db.sqliteConnection { small.install(on: connection) }
+            }
+            let before = fileSize(path)
+            _ = try bulk(store, key: "bulk", mebibytes: 3)
+            small.drain(timeout: .seconds(5))
+            #expect(fileSize(path) > before + 2 * 1024 * 1024, "past the urgent size the background should copy without a pause")
         }
     }
 
