@@ -37,17 +37,27 @@ import Testing
         }
     }
 
-    @Test func pastTheBackstopTheWriterCheckpointsItself() async throws {
+    /// A store whose writer connection carries a test-sized checkpointer instead of its own.
+    private func withCheckpointer(
+        _ make: (String) -> WALCheckpointer, _ body: (NodeStore, WALCheckpointer, String) async throws -> Void
+    ) async throws {
         try await withTemporaryDirectory { dir in
             let path = dir + "/node.sqlite"
             let store = try NodeStore(.init(path: path, nodeID: "hai-chau", federation: "da-nang"))
-            // A checkpointer of its own on the same file with a 2 MiB backstop, background held back.
-            let small = WALCheckpointer(path: path, thresholdBytes: 400 << 10, urgentBytes: 1 << 20, backstopBytes: 2 << 20)
+            let checkpointer = make(path)
+            try store.writeSync { tx in
+                if let connection = tx.db.sqliteConnection { checkpointer.install(on: connection) }
+            }
+            try await body(store, checkpointer, path)
+        }
+    }
+
+    @Test func pastTheBackstopTheWriterCheckpointsItself() async throws {
+        // A 2 MiB backstop, background held back.
+        try await withCheckpointer({ WALCheckpointer(path: $0, thresholdBytes: 400 << 10, urgentBytes: 1 << 20, backstopBytes: 2 << 20) }) {
+            store, small, path in
             small.suspend()
             defer { small.resume() }
-            try store.writeSync { tx in
-                if let connection = tx.db.sqliteConnection { small.install(on: connection) }
-            }
             let before = fileSize(path)
             // ~190 pages of 16 KiB: past this backstop, below SQLite's own 1,000-page auto-checkpoint.
             _ = try bulk(store, key: "bulk", mebibytes: 3)
@@ -57,14 +67,9 @@ import Testing
 
     /// A writer that keeps committing (a catch-up) is not competed with: the copy waits for a pause.
     @Test func theCheckpointWaitsForTheWriterToPause() async throws {
-        try await withTemporaryDirectory { dir in
-            let path = dir + "/node.sqlite"
-            let store = try NodeStore(.init(path: path, nodeID: "hai-chau", federation: "da-nang"))
-            // A checkpointer of its own whose pause (1 s) is far longer than the 20 ms between commits.
-            let patient = WALCheckpointer(path: path, thresholdBytes: 400 << 10, urgentBytes: 64 << 20, quiet: .seconds(1))
-            try store.writeSync { tx in
-                if let connection = tx.db.sqliteConnection { patient.install(on: connection) }
-            }
+        // A pause (1 s) far longer than the 20 ms between commits.
+        try await withCheckpointer({ WALCheckpointer(path: $0, thresholdBytes: 400 << 10, urgentBytes: 64 << 20, quiet: .seconds(1)) }) {
+            store, patient, path in
             let before = fileSize(path)
             _ = try bulk(store, key: "bulk", mebibytes: 3)
             // Commits for twice the pause: each is past the threshold and restarts it.
@@ -93,15 +98,10 @@ import Testing
 
     /// Past the urgent size the copy runs at once, pause or not.
     @Test func pastTheUrgentSizeTheCheckpointDoesNotWaitForAPause() async throws {
-        try await withTemporaryDirectory { dir in
-            let path = dir + "/node.sqlite"
-            let store = try NodeStore(.init(path: path, nodeID: "hai-chau", federation: "da-nang"))
-            // A checkpointer of its own with a 1 MiB urgent size and a pause longer than the test.
-            let small = WALCheckpointer(
-                path: path, thresholdBytes: 400 << 10, urgentBytes: 1 << 20, backstopBytes: 64 << 20, quiet: .seconds(60))
-            try store.writeSync { tx in
-                if let connection = tx.db.sqliteConnection { small.install(on: connection) }
-            }
+        // A 1 MiB urgent size and a pause longer than the test.
+        try await withCheckpointer({
+            WALCheckpointer(path: $0, thresholdBytes: 400 << 10, urgentBytes: 1 << 20, backstopBytes: 64 << 20, quiet: .seconds(60))
+        }) { store, small, path in
             let before = fileSize(path)
             _ = try bulk(store, key: "bulk", mebibytes: 3)
             small.drain(timeout: .seconds(5))
