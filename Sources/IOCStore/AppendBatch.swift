@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 import IOCModel
 import IOCSync
 
@@ -16,6 +17,8 @@ import IOCSync
 /// calls ``flush(_:)`` before anything else that reads or writes the journal or record tables,
 /// and before its transaction ends.
 struct AppendBatch {
+    /// Rows per statement, unless the SQLite in use takes fewer parameters (before 3.32 the
+    /// default limit was 999: 58 record rows).
     static let rowsPerStatement = 64
     static let journalColumns = "journal(pos, origin, seq, record_id, kind, hlc, bytes, leaf_hash)"
     static let journalColumnCount = 8
@@ -23,18 +26,21 @@ struct AppendBatch {
     private var journal: [RawValue] = []
     private var records: [RawValue] = []
     private var nextPosition: Int64?
+    /// Rows per statement for this connection's parameter limit, learnt at the first append.
+    private var rows = 0
 
     var isEmpty: Bool { journal.isEmpty && records.isEmpty }
 
     /// Queues `entry` for the journal; returns the position it will have.
     mutating func appendJournal(_ tx: StoreTransaction, entry: JournalEntry, blob: [UInt8], leafHash: [UInt8]) throws -> Int64 {
+        if rows == 0 { rows = Self.rows(tx) }
         let pos = try nextPosition ?? tx.lastJournalPosition() + 1
         nextPosition = pos + 1
         journal += [
             .int(pos), .text(entry.origin), .int(Int64(entry.seq)), .id(entry.recordID), .text(entry.kind),
             .int(Int64(bitPattern: entry.hlc.rawValue)), .bytes(blob), .bytes(leafHash),
         ]
-        if journal.count == Self.rowsPerStatement * Self.journalColumnCount { try flush(tx) }
+        if journal.count == rows * Self.journalColumnCount { try flush(tx) }
         return pos
     }
 
@@ -44,20 +50,21 @@ struct AppendBatch {
     mutating func saveSingleCreate(
         _ tx: StoreTransaction, _ entry: JournalEntry, _ prepared: NodeStore.PreparedCreate, basePosition: Int64
     ) throws {
+        if rows == 0 { rows = Self.rows(tx) }
         records += StoreTransaction.recordRow(
             id: entry.recordID, kind: entry.kind, columns: prepared.columns, updatedHLC: entry.hlc, state: nil,
             basePosition: basePosition)
-        if records.count == Self.rowsPerStatement * PreparedStatements.recordColumnCount { try flush(tx) }
+        if records.count == rows * PreparedStatements.recordColumnCount { try flush(tx) }
     }
 
     /// Writes every pending row.
     mutating func flush(_ tx: StoreTransaction) throws {
         if !journal.isEmpty {
-            try Self.insert(tx, into: Self.journalColumns, columns: Self.journalColumnCount, journal, then: "")
+            try insert(tx, into: Self.journalColumns, columns: Self.journalColumnCount, journal, then: "")
             journal.removeAll(keepingCapacity: true)
         }
         if !records.isEmpty {
-            try Self.insert(
+            try insert(
                 tx, into: PreparedStatements.recordColumns, columns: PreparedStatements.recordColumnCount, records,
                 then: PreparedStatements.recordUpdate)
             records.removeAll(keepingCapacity: true)
@@ -66,11 +73,20 @@ struct AppendBatch {
         nextPosition = nil
     }
 
-    private static func insert(_ tx: StoreTransaction, into table: String, columns: Int, _ values: [RawValue], then clause: String) throws {
-        let rows = values.count / columns
+    private func insert(_ tx: StoreTransaction, into table: String, columns: Int, _ values: [RawValue], then clause: String) throws {
+        let count = values.count / columns
         let row = "(" + Array(repeating: "?", count: columns).joined(separator: ",") + ")"
-        let sql = "INSERT INTO \(table) VALUES " + Array(repeating: row, count: rows).joined(separator: ",") + " " + clause
-        try RawStatement(tx.db.cachedStatement(sql: sql)).runCopying(values)
+        let sql = "INSERT INTO \(table) VALUES " + Array(repeating: row, count: count).joined(separator: ",") + " " + clause
+        // Only full statements are kept prepared: a flush can come at any length.
+        let statement = count == rows ? try tx.db.cachedStatement(sql: sql) : try tx.db.makeStatement(sql: sql)
+        try RawStatement(statement).runCopying(values)
+    }
+
+    /// ``rowsPerStatement``, or fewer when the connection's parameter limit is lower.
+    static func rows(_ tx: StoreTransaction) -> Int {
+        guard let connection = tx.db.sqliteConnection else { return 1 }
+        let limit = Int(sqlite3_limit(connection, SQLITE_LIMIT_VARIABLE_NUMBER, -1))
+        return Swift.max(1, Swift.min(rowsPerStatement, limit / PreparedStatements.recordColumnCount))
     }
 }
 

@@ -68,6 +68,8 @@ public final class NodeStore: Sendable {
             try db.execute(sql: "PRAGMA page_size = \(Self.pageSize)")
             try db.execute(sql: "PRAGMA synchronous = \(durable ? "FULL" : "NORMAL")")
             try db.execute(sql: "PRAGMA cache_size = -65536")
+            // A log that grew during a catch-up is cut back when a checkpoint empties it.
+            try db.execute(sql: "PRAGMA journal_size_limit = \(64 << 20)")
             if let connection = db.sqliteConnection { checkpointer.install(on: connection) }
         }
         do {

@@ -12,10 +12,12 @@ import Synchronization
 /// never blocks the writer or readers) runs on a utility queue once no commit has come for
 /// ``quiet``. A catch-up thus lands without a checkpoint competing for the cores it decodes and
 /// writes on (as PostgreSQL's checkpointer waits for its own schedule), and the copy is made
-/// after it. A log past ``urgentBytes`` is copied at once however busy the writer is, and one
-/// past the backstop (a checkpoint that cannot keep up) by the writer itself, so the log stays
-/// bounded. Durability is unchanged: in WAL mode a checkpoint syncs the log before copying and
-/// the database file after.
+/// after it. A copy is not put off for longer than ``longestWait``, however steadily commits
+/// trickle in; a log past ``urgentBytes`` is copied within one pause however busy the writer
+/// is, and one past the backstop (a checkpoint that cannot keep up) by the writer itself, so the
+/// log stays bounded. A commit survives a crash of the process as before. Under the default
+/// `synchronous = NORMAL` the log is synced only by checkpoints, so what a power loss can take is
+/// bounded by ``longestWait`` and ``urgentBytes``; `serve --durable` syncs every commit.
 final class WALCheckpointer: Sendable {
     /// Log size from which a checkpoint is wanted: SQLite's default of 1,000 pages, at the
     /// node's 16 KiB pages (``NodeStore/pageSize``). Sizes are in bytes, not pages, so a node
@@ -27,6 +29,8 @@ final class WALCheckpointer: Sendable {
     static let backstopBytes = 512 << 20
     /// How long the writer must have been quiet before a checkpoint below ``urgentBytes`` runs.
     static let quiet: Duration = .milliseconds(250)
+    /// The longest a wanted checkpoint waits for a pause (a 100k catch-up takes ~2.5 s here).
+    static let longestWait: Duration = .seconds(5)
 
     private let path: String
     private let queue = DispatchQueue(label: "ioc.wal-checkpoint", qos: .utility)
@@ -35,7 +39,10 @@ final class WALCheckpointer: Sendable {
     /// When the last commit past the threshold came (uptime nanoseconds), and the log's size then.
     private let lastCommit = Atomic<UInt64>(0)
     private let lastBytes = Atomic<Int>(0)
+    /// When the scheduled checkpoint was first wanted (uptime nanoseconds).
+    private let wantedSince = Atomic<UInt64>(0)
     private let quietNanoseconds: UInt64
+    private let longestWaitNanoseconds: UInt64
     /// The hook's context: SQLite keeps it for the life of each connection, which may outlast
     /// this object, so it is a small box with a weak reference that is never freed (one per store).
     private let box: HookBox
@@ -44,10 +51,15 @@ final class WALCheckpointer: Sendable {
 
     init(
         path: String, thresholdBytes: Int = WALCheckpointer.thresholdBytes, urgentBytes: Int = WALCheckpointer.urgentBytes,
-        backstopBytes: Int = WALCheckpointer.backstopBytes, quiet: Duration = WALCheckpointer.quiet
+        backstopBytes: Int = WALCheckpointer.backstopBytes, quiet: Duration = WALCheckpointer.quiet,
+        longestWait: Duration = WALCheckpointer.longestWait
     ) {
         self.path = path
-        quietNanoseconds = UInt64(quiet.components.seconds) * 1_000_000_000 + UInt64(quiet.components.attoseconds / 1_000_000_000)
+        func nanoseconds(_ d: Duration) -> UInt64 {
+            UInt64(d.components.seconds) * 1_000_000_000 + UInt64(d.components.attoseconds / 1_000_000_000)
+        }
+        quietNanoseconds = nanoseconds(quiet)
+        longestWaitNanoseconds = nanoseconds(longestWait)
         box = HookBox(thresholdBytes: thresholdBytes, urgentBytes: urgentBytes, backstopBytes: backstopBytes)
         _ = Unmanaged.passRetained(box)  // never released: connections may outlive this object
         box.target.withLock { $0 = WeakTarget(self) }
@@ -87,9 +99,15 @@ final class WALCheckpointer: Sendable {
     /// Notes a commit that left `logBytes` in the log, and schedules one checkpoint unless one is
     /// already scheduled: at once when `urgent`, else once the writer has paused.
     func committed(logBytes: Int, urgent: Bool) {
-        lastCommit.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+        let now = DispatchTime.now().uptimeNanoseconds
+        lastCommit.store(now, ordering: .relaxed)
         lastBytes.store(logBytes, ordering: .relaxed)
-        guard scheduled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        guard scheduled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
+            // One is waiting for a pause: past the urgent size it need not.
+            if urgent { queue.async { [self] in fire() } }
+            return
+        }
+        wantedSince.store(now, ordering: .relaxed)
         if urgent {
             queue.async { [self] in fire() }
         } else {
@@ -97,11 +115,16 @@ final class WALCheckpointer: Sendable {
         }
     }
 
-    /// Runs the scheduled checkpoint if the writer has been quiet long enough (or the log is past
-    /// ``urgentBytes``); otherwise waits out the rest of the pause. On `queue`.
+    /// Runs the scheduled checkpoint if the writer has been quiet long enough, the log is past
+    /// ``urgentBytes`` or it has waited ``longestWait``; otherwise waits out the rest of the
+    /// pause. On `queue`; a stale call (its checkpoint already ran) does nothing.
     private func fire() {
-        let idle = DispatchTime.now().uptimeNanoseconds &- lastCommit.load(ordering: .relaxed)
-        if idle < quietNanoseconds, lastBytes.load(ordering: .relaxed) < box.urgentBytes {
+        guard scheduled.load(ordering: .acquiring) else { return }
+        let last = lastCommit.load(ordering: .relaxed)  // read before the clock: never ahead of it
+        let now = DispatchTime.now().uptimeNanoseconds
+        let idle = now > last ? now - last : 0
+        let waited = now &- wantedSince.load(ordering: .relaxed)
+        if idle < quietNanoseconds, waited < longestWaitNanoseconds, lastBytes.load(ordering: .relaxed) < box.urgentBytes {
             queue.asyncAfter(deadline: .now() + .nanoseconds(Int(quietNanoseconds - idle))) { [self] in fire() }
             return
         }
