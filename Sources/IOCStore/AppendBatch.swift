@@ -9,8 +9,8 @@ import IOCSync
 /// A catch-up's writer is SQLite-bound. Row by row, every statement opens a cursor on its table
 /// and on each of its indexes, seeks each from the root and closes them again; one statement of
 /// ``rowsPerStatement`` rows opens them once and keeps appending at the right edge of B-trees it
-/// already holds. SQLite alone then spends ~30 % less CPU per entry
-/// (`scripts/sqlite-insert-floor.c` with `BATCH=64`).
+/// already holds. SQLite alone then spent ~30 % less CPU per entry (a 64-rows-per-`INSERT`
+/// variant of `scripts/sqlite-insert-floor.c`, docs/benchmarks.md "Session 10").
 ///
 /// Journal positions are assigned here, consecutively after the last one stored: the positions
 /// row-by-row inserts would have been given. Pending rows are invisible to queries, so the writer
@@ -29,11 +29,9 @@ struct AppendBatch {
     /// Rows per statement for this connection's parameter limit, learnt at the first append.
     private var rows = 0
 
-    var isEmpty: Bool { journal.isEmpty && records.isEmpty }
-
     /// Queues `entry` for the journal; returns the position it will have.
     mutating func appendJournal(_ tx: StoreTransaction, entry: JournalEntry, blob: [UInt8], leafHash: [UInt8]) throws -> Int64 {
-        if rows == 0 { rows = Self.rows(tx) }
+        if rows == 0 { rows = Self.statementRows(tx) }
         let pos = try nextPosition ?? tx.lastJournalPosition() + 1
         nextPosition = pos + 1
         journal += [
@@ -50,7 +48,7 @@ struct AppendBatch {
     mutating func saveSingleCreate(
         _ tx: StoreTransaction, _ entry: JournalEntry, _ prepared: NodeStore.PreparedCreate, basePosition: Int64
     ) throws {
-        if rows == 0 { rows = Self.rows(tx) }
+        if rows == 0 { rows = Self.statementRows(tx) }
         records += StoreTransaction.recordRow(
             id: entry.recordID, kind: entry.kind, columns: prepared.columns, updatedHLC: entry.hlc, state: nil,
             basePosition: basePosition)
@@ -83,7 +81,7 @@ struct AppendBatch {
     }
 
     /// ``rowsPerStatement``, or fewer when the connection's parameter limit is lower.
-    static func rows(_ tx: StoreTransaction) -> Int {
+    static func statementRows(_ tx: StoreTransaction) -> Int {
         guard let connection = tx.db.sqliteConnection else { return 1 }
         let limit = Int(sqlite3_limit(connection, SQLITE_LIMIT_VARIABLE_NUMBER, -1))
         return Swift.max(1, Swift.min(rowsPerStatement, limit / PreparedStatements.recordColumnCount))

@@ -112,7 +112,7 @@ extension StoreTransaction {
     /// that left it gets a purge notice queued. `beyond` is what the peer holds or has in flight.
     func reconcileScope(peer: String, sharing: ActivePolicy, beyond: VersionVector) throws {
         let last = try Row.fetchOne(db, sql: "SELECT pos, policy FROM peer_scope_state WHERE peer = ?", arguments: [peer])
-        let head = try Int64.fetchOne(db, sql: "SELECT coalesce(max(pos), 0) FROM journal") ?? 0
+        let head = try lastJournalPosition()
         let full = last == nil || (last?[1] as String?) != sharing.fingerprint
         let from: Int64 = full ? 0 : (last?[0] as Int64? ?? 0)
         let pending = try Bool.fetchOne(db, sql: "SELECT 1 FROM peer_scope_pending WHERE peer = ? LIMIT 1", arguments: [peer]) ?? false
