@@ -45,14 +45,16 @@ struct AppendBatch {
     /// Queues the record row of a create that is its record's only change: the row's columns
     /// were derived from the entry's body on the decode core (``NodeStore/PreparedCreate``); no
     /// record state is built or stored (the row points at the journal entry, `basePosition`).
-    mutating func saveSingleCreate(
-        _ tx: StoreTransaction, _ entry: JournalEntry, _ prepared: NodeStore.PreparedCreate, basePosition: Int64
-    ) throws {
-        if rows == 0 { rows = Self.statementRows(tx) }
+    /// Its journal row was queued just before (and may have gone out with the flush that filled
+    /// a statement), and a flush writes both queues: this queue holds at most one row more than
+    /// the journal's, so ``appendJournal(_:entry:blob:leafHash:)`` alone decides when to flush.
+    mutating func saveSingleCreate(_ entry: JournalEntry, _ prepared: NodeStore.PreparedCreate, basePosition: Int64) {
         records += StoreTransaction.recordRow(
             id: entry.recordID, kind: entry.kind, columns: prepared.columns, updatedHLC: entry.hlc, state: nil,
             basePosition: basePosition)
-        if records.count == rows * PreparedStatements.recordColumnCount { try flush(tx) }
+        assert(
+            records.count <= (journal.count / Self.journalColumnCount + 1) * PreparedStatements.recordColumnCount,
+            "a record row queued without its journal row")
     }
 
     /// Writes every pending row.

@@ -406,7 +406,7 @@ extension StoreTransaction {
                         report.refused.append("\(entry.dot): \(refusal)")
                         continue
                     }
-                    try batch.saveSingleCreate(self, entry, prepared, basePosition: pos)
+                    batch.saveSingleCreate(entry, prepared, basePosition: pos)
                     // The record's origin as `reconcileScope` reads it (the row column).
                     if prepared.columns.origin != peer { senderCreatesOnly = false }
                     singleCreates += 1

@@ -90,27 +90,24 @@ final class WALCheckpointer: Sendable {
                 // As SQLite's own hook: busy means another checkpoint is running; try next commit.
                 _ = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, nil, nil)
             } else if bytes >= box.thresholdBytes {
-                box.target.withLock { $0.target }?.committed(logBytes: bytes, urgent: bytes >= box.urgentBytes)
+                box.target.withLock { $0.target }?.committed(logBytes: bytes)
             }
             return SQLITE_OK
         }, Unmanaged.passUnretained(box).toOpaque())
     }
 
     /// Notes a commit that left `logBytes` in the log, and schedules one checkpoint unless one is
-    /// already scheduled: at once when `urgent`, else once the writer has paused.
-    func committed(logBytes: Int, urgent: Bool) {
+    /// already scheduled: once the writer has paused, or at once past ``urgentBytes`` (even when
+    /// one is already waiting for a pause).
+    func committed(logBytes: Int) {
         let now = DispatchTime.now().uptimeNanoseconds
         lastCommit.store(now, ordering: .relaxed)
         lastBytes.store(logBytes, ordering: .relaxed)
-        guard scheduled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else {
-            // One is waiting for a pause: past the urgent size it need not.
-            if urgent { queue.async { [self] in fire() } }
-            return
-        }
-        wantedSince.store(now, ordering: .relaxed)
-        if urgent {
+        let first = scheduled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        if first { wantedSince.store(now, ordering: .relaxed) }
+        if logBytes >= box.urgentBytes {
             queue.async { [self] in fire() }
-        } else {
+        } else if first {
             queue.asyncAfter(deadline: .now() + .nanoseconds(Int(quietNanoseconds))) { [self] in fire() }
         }
     }
