@@ -122,13 +122,33 @@ extension NodeStore {
 
     /// A bundle position decoded and checked, ready to apply.
     public enum DecodedItem: Sendable {
-        /// The entry, its bytes as a blob and its leaf hash, prepared off the writer thread. A
-        /// create that is its record's only change in the bundle also carries what the writer
-        /// derives from it, and then its `body` holds only the fields that took (the rest were
-        /// checked, not built): ``NodeStore/complete(_:bytes:prepared:)`` gives the whole entry.
-        case entry(JournalEntry, [UInt8], leafHash: [UInt8], create: PreparedCreate?)
+        case entry(DecodedEntry)
         case withheld(String, UInt64, [UInt8])
         case purge(RecordID)
+    }
+
+    /// An entry prepared off the writer thread: the entry, its bytes as a blob and its leaf hash.
+    /// A create that is its record's only change in the bundle also carries what the writer
+    /// derives from it (``create``), and then only the fields that takes were decoded: the
+    /// entry's `body` is empty and ``whole()`` gives the whole entry.
+    ///
+    /// A class, so the writer's passes over a bundle (admission, apply) copy one reference per
+    /// position rather than retaining each of the entry's parts in turn.
+    public final class DecodedEntry: Sendable {
+        public let entry: JournalEntry
+        public let bytes: [UInt8]
+        public let leafHash: [UInt8]
+        public let create: PreparedCreate?
+
+        init(entry: JournalEntry, bytes: [UInt8], leafHash: [UInt8], create: PreparedCreate?) {
+            self.entry = entry
+            self.bytes = bytes
+            self.leafHash = leafHash
+            self.create = create
+        }
+
+        /// The whole entry: decoded again from its bytes when only a create's fields were.
+        public func whole() throws -> JournalEntry { create == nil ? entry : try JournalEntry(decoding: bytes) }
     }
 
     /// Decodes every position of a bundle; a malformed one fails the whole bundle. Pure, so a
@@ -145,12 +165,15 @@ extension NodeStore {
                 // A create is read for the fields the writer's fast path needs; most catch-up
                 // entries are creates stored verbatim, and building their whole body (then freeing
                 // it) cost more than everything else the receiver does with them.
-                let entry = try JournalEntry(decoding: bytes) { $0.op == .create ? PreparedCreate.fields(kind: $0.kind) : nil }
+                let (entry, selected) = try JournalEntry.decode(bytes) {
+                    $0.op == .create ? PreparedCreate.fields(kind: $0.kind) : nil
+                }
                 changes[entry.recordID, default: 0] += 1
                 decoded.append(
                     .entry(
-                        entry, bytes, leafHash: JournalEntry.leafHash(bytes),
-                        create: entry.op == .create ? PreparedCreate(entry) : nil))
+                        DecodedEntry(
+                            entry: entry, bytes: bytes, leafHash: JournalEntry.leafHash(bytes),
+                            create: selected.map { PreparedCreate(entry, $0) })))
             case .withheld(let o, let s, let h):
                 guard h.count == 32, s > 0, !o.isEmpty else { throw DecodeError("malformed withheld position") }
                 decoded.append(.withheld(o, s, h))
@@ -160,16 +183,10 @@ extension NodeStore {
         }
         // A create merged with later changes of its record in this bundle needs its whole body.
         for i in decoded.indices {
-            guard case .entry(let e, let bytes, let leafHash, .some) = decoded[i], changes[e.recordID, default: 0] > 1 else { continue }
-            decoded[i] = .entry(try JournalEntry(decoding: bytes), bytes, leafHash: leafHash, create: nil)
+            guard case .entry(let d) = decoded[i], d.create != nil, changes[d.entry.recordID, default: 0] > 1 else { continue }
+            decoded[i] = .entry(DecodedEntry(entry: try d.whole(), bytes: d.bytes, leafHash: d.leafHash, create: nil))
         }
         return decoded
-    }
-
-    /// The whole entry of a decoded position: decoded again from its bytes when only the fields
-    /// of a ``PreparedCreate`` were built.
-    static func complete(_ entry: JournalEntry, bytes: [UInt8], prepared: PreparedCreate?) throws -> JournalEntry {
-        prepared == nil ? entry : try JournalEntry(decoding: bytes)
     }
 
     /// Applies a bundle's positions in one transaction: journal, records and knowledge together.
@@ -347,7 +364,8 @@ extension StoreTransaction {
                 senderCreatesOnly = false
                 try batch.flush(self)
                 if try purge(id, peer: peer, reason: reason) { report.purged += 1 }
-            case .entry(let entry, let bytes, let leafHash, let prepared):
+            case .entry(let decodedEntry):
+                let (entry, bytes, leafHash, prepared) = (decodedEntry.entry, decodedEntry.bytes, decodedEntry.leafHash, decodedEntry.create)
                 if !mayForward(entry.origin) {
                     let reason = "'\(peer)' may not relay entries written by '\(entry.origin)' (changes flow along the node tree)"
                     try refuse(entry.dot, recordID: entry.recordID, reason: reason)
@@ -425,7 +443,7 @@ extension StoreTransaction {
                     state = RecordState(id: entry.recordID, kind: entry.kind)
                     isNew = true
                 }
-                if let refusal = state.apply(try NodeStore.complete(entry, bytes: bytes, prepared: prepared)) {
+                if let refusal = state.apply(try decodedEntry.whole()) {
                     try refuse(entry.dot, recordID: entry.recordID, reason: refusal.description)
                     report.refused.append("\(entry.dot): \(refusal)")
                     continue
@@ -484,10 +502,10 @@ extension StoreTransaction {
     /// ``NodeStore/decode(_:limits:)`` guarantees and the writer's fast path relies on).
     static func preparedCreatesAreLone(_ decoded: [NodeStore.DecodedItem]) -> Bool {
         var changes: [RecordID: Int] = [:]
-        for case .entry(let e, _, _, _) in decoded { changes[e.recordID, default: 0] += 1 }
+        for case .entry(let d) in decoded { changes[d.entry.recordID, default: 0] += 1 }
         return decoded.allSatisfy {
-            guard case .entry(let e, _, _, .some) = $0 else { return true }
-            return changes[e.recordID] == 1
+            guard case .entry(let d) = $0, d.create != nil else { return true }
+            return changes[d.entry.recordID] == 1
         }
     }
 
@@ -512,12 +530,13 @@ extension StoreTransaction {
         var others: [RecordID: [JournalEntry]] = [:]
         absent = Array(repeating: false, count: decoded.count)
         for (index, item) in decoded.enumerated() {
-            guard case .entry(let e, let bytes, _, let prepared) = item else { continue }
-            if let prepared, try isAbsent(e.recordID, newest: newest) {
+            guard case .entry(let d) = item else { continue }
+            let id = d.entry.recordID
+            if let prepared = d.create, try isAbsent(id, newest: newest) {
                 absent[index] = true
-                judge(e.recordID, prepared.facts)
+                judge(id, prepared.facts)
             } else {
-                others[e.recordID, default: []].append(try NodeStore.complete(e, bytes: bytes, prepared: prepared))
+                others[id, default: []].append(try d.whole())
             }
         }
         for (id, list) in others {

@@ -322,13 +322,24 @@ extension NodeStore {
             return asked
         }
 
+        /// From a create's fields as ``NodeStore/decode(_:limits:)`` selects them (``fields(kind:)``).
+        init(_ entry: JournalEntry, _ selected: SelectedFields) {
+            self.init(entry) { selected[$0] }
+        }
+
+        /// From a whole create entry.
         init(_ entry: JournalEntry) {
             let body = entry.body
+            self.init(entry) { body[$0] }
+        }
+
+        /// `field` gives a body field as written (`.null` included), nil when absent.
+        private init(_ entry: JournalEntry, field: (String) -> JSONValue?) {
+            func value(_ name: String) -> JSONValue? { field(name).flatMap { $0.isNull ? nil : $0 } }
             columns = DerivedColumns(
-                kind: entry.kind, value: { body[$0].flatMap { $0.isNull ? nil : $0 } },
-                deleted: body[JournalEntry.deletedKey] == .bool(true), conflicted: false)
-            facts = RecordFacts(create: entry)
-            refusal = RecordState.check(entry)
+                kind: entry.kind, value: value, deleted: field(JournalEntry.deletedKey) == .bool(true), conflicted: false)
+            facts = RecordFacts(kind: entry.kind, fallbackOrigin: entry.origin, value: value)
+            refusal = RecordState.check(kind: entry.kind, op: entry.op, field: field)
         }
     }
 }

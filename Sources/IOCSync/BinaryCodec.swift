@@ -213,16 +213,15 @@ public struct BinaryReader {
         }
     }
 
-    /// The members of an object whose key `keeping` selects; the others are checked by
-    /// ``skipValue(depth:)`` and dropped, so the same bytes fail here exactly when they fail in
-    /// ``object(depth:)``. Keys are matched as bytes, without building or hashing a string:
-    /// writers emit them sorted, so one forward walk over the (sorted) selection finds them, and
-    /// keys out of order (a foreign writer) only restart the walk.
-    public mutating func object(depth: Int = 0, keeping: FieldSelection) throws(DecodeError) -> [String: JSONValue] {
+    /// The members of an object whose key `keeping` selects, by the selection's index (nil:
+    /// absent); the others are checked by ``skipValue(depth:)`` and dropped, so the same bytes
+    /// fail here exactly when they fail in ``object(depth:)``. Keys are matched as bytes, without
+    /// building or hashing a string: writers emit them sorted, so one forward walk over the
+    /// (sorted) selection finds them, and keys out of order (a foreign writer) only restart the
+    /// walk. A repeated key keeps its last value, as in ``object(depth:)``.
+    public mutating func fields(depth: Int = 0, keeping: FieldSelection) throws(DecodeError) -> SelectedFields {
         let n = try length(max: remaining)
-        var o: [String: JSONValue] = [:]
-        // Sized once: growing a dictionary rehashes it, which cost more than the lookups.
-        o.reserveCapacity(Swift.min(n, keeping.names.count))
+        var values = [JSONValue?](repeating: nil, count: keeping.names.count)
         var next = 0
         var previous: ArraySlice<UInt8> = []
         for i in 0..<n {
@@ -230,12 +229,12 @@ public struct BinaryReader {
             if i > 0, !previous.lexicographicallyPrecedes(key) { next = 0 }
             previous = key
             if let found = keeping.index(of: key, from: &next) {
-                o[keeping.names[found]] = try value(depth: depth)
+                values[found] = try value(depth: depth)
             } else {
                 try skipValue(depth: depth)
             }
         }
-        return o
+        return SelectedFields(selection: keeping, values: values)
     }
 
     public mutating func object(depth: Int = 0) throws(DecodeError) -> [String: JSONValue] {
@@ -250,21 +249,53 @@ public struct BinaryReader {
     }
 }
 
-/// Object keys to keep when decoding part of a body (``BinaryReader/object(depth:keeping:)``),
+/// Object keys to keep when decoding part of a body (``BinaryReader/fields(depth:keeping:)``),
 /// held as sorted UTF-8 bytes so encoded keys are matched without hashing.
 public struct FieldSelection: Sendable {
     let keys: [[UInt8]]
-    let names: [String]
+    public let names: [String]
+    /// The UTF-8 length of each name: a lookup by name compares only names as long as the one
+    /// asked, instead of hashing it.
+    private let lengths: [Int]
 
     public init(_ names: some Sequence<String>) {
         let sorted = Set(names).sorted(by: BinaryWriter.utf8Less)
         self.names = sorted
         keys = sorted.map { Array($0.utf8) }
+        lengths = keys.map(\.count)
     }
 
     /// The index of `key`, searching forward from `next` (left at the first key not below it).
     func index(of key: ArraySlice<UInt8>, from next: inout Int) -> Int? {
         while next < keys.count, keys[next].lexicographicallyPrecedes(key) { next += 1 }
         return next < keys.count && keys[next].elementsEqual(key) ? next : nil
+    }
+
+    /// The index of `name`, or nil when the selection does not hold it.
+    public func index(of name: String) -> Int? {
+        let length = name.utf8.count
+        for i in lengths.indices where lengths[i] == length && names[i] == name { return i }
+        return nil
+    }
+}
+
+/// The fields a ``FieldSelection`` picked out of a body, in an array by the selection's index:
+/// a receiver that reads a few fields of each of thousands of creates builds no dictionary
+/// per entry and hashes no key, neither to store a field nor to look one up.
+public struct SelectedFields: Sendable {
+    public let selection: FieldSelection
+    /// By the selection's index; nil where the body does not hold the field.
+    let values: [JSONValue?]
+
+    /// The field's value as stored (`.null` included); nil when absent or not selected.
+    public subscript(name: String) -> JSONValue? {
+        selection.index(of: name).flatMap { values[$0] }
+    }
+
+    /// The fields present, as a body dictionary.
+    public var body: [String: JSONValue] {
+        var body: [String: JSONValue] = [:]
+        for (name, value) in zip(selection.names, values) { body[name] = value }
+        return body
     }
 }

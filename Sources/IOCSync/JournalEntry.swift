@@ -72,22 +72,33 @@ public struct JournalEntry: Sendable, Hashable {
 
     /// Decodes entry bytes; any trailing bytes are kept as ``extensions``.
     public init(decoding bytes: some Collection<UInt8>) throws(DecodeError) {
-        try self.init(decoding: bytes, fields: { _ in nil })
-    }
-
-    /// Decodes the header and, when `fields` names a set for it, only those body fields: the
-    /// rest are checked (tags, nesting, UTF-8) but not built, so the same bytes fail here exactly
-    /// when they fail in ``init(decoding:)``. For a receiver that keeps an entry's bytes verbatim
-    /// and reads a few fields of it; the body is then partial, and whoever needs all of it
-    /// decodes the bytes again.
-    public init(decoding bytes: some Collection<UInt8>, fields: (EntryHeader) -> FieldSelection?) throws(DecodeError) {
         var r = BinaryReader(Array(bytes))
         let header = try EntryHeader.read(&r)
-        let body: [String: JSONValue]
-        if let keep = fields(header) { body = try r.object(keeping: keep) } else { body = try r.object() }
+        self.init(header, body: try r.object(), extensions: Array(try r.take(r.remaining)))
+    }
+
+    /// Decodes the header and, when `fields` names a set for it, only those body fields, given
+    /// apart (``SelectedFields``) with the entry's `body` left empty; the rest are checked (tags,
+    /// nesting, UTF-8) but not built, so the same bytes fail here exactly when they fail in
+    /// ``init(decoding:)``. For a receiver that keeps an entry's bytes verbatim and reads a few
+    /// fields of it; whoever needs the whole body decodes the bytes again. Without a selection
+    /// the whole entry is decoded.
+    public static func decode(
+        _ bytes: [UInt8], selecting fields: (EntryHeader) -> FieldSelection?
+    ) throws(DecodeError) -> (entry: JournalEntry, selected: SelectedFields?) {
+        var r = BinaryReader(bytes)
+        let header = try EntryHeader.read(&r)
+        guard let keep = fields(header) else {
+            return (JournalEntry(header, body: try r.object(), extensions: Array(try r.take(r.remaining))), nil)
+        }
+        let selected = try r.fields(keeping: keep)
+        return (JournalEntry(header, body: [:], extensions: Array(try r.take(r.remaining))), selected)
+    }
+
+    init(_ header: EntryHeader, body: [String: JSONValue], extensions: [UInt8]) {
         self.init(
             origin: header.origin, seq: header.seq, hlc: header.hlc, recordID: header.recordID, kind: header.kind,
-            op: header.op, context: header.context, body: body, extensions: Array(try r.take(r.remaining)))
+            op: header.op, context: header.context, body: body, extensions: extensions)
     }
 
     /// RFC 6962 leaf hash of entry bytes: SHA-256(0x00 ‖ bytes).

@@ -108,23 +108,31 @@ public struct RecordState: Sendable, Hashable {
     /// Checks a change against the record kind's invariants, using only the change itself, so
     /// every replica reaches the same verdict.
     public static func check(_ e: JournalEntry) -> MergeRefusal? {
-        guard let kind = RecordKind(rawValue: e.kind) else { return nil }  // a newer node's kind: keep it
-        if kind.isAppendOnly && e.op != .create && e.op != .delete && e.op != .restore { return .appendOnly }
+        let body = e.body
+        return check(kind: e.kind, op: e.op) { body[$0] }
+    }
+
+    /// ``check(_:)`` of a change whose body is read through `field` (the value as written,
+    /// `.null` included; nil when absent): a receiver that decoded only some fields of a
+    /// create checks it without a body dictionary. A create reads only `status`.
+    public static func check(kind name: String, op: ChangeOp, field: (String) -> JSONValue?) -> MergeRefusal? {
+        guard let kind = RecordKind(rawValue: name) else { return nil }  // a newer node's kind: keep it
+        if kind.isAppendOnly && op != .create && op != .delete && op != .restore { return .appendOnly }
         guard let lifecycle = kind.lifecycle else { return nil }
-        switch e.op {
+        switch op {
         case .create:
-            if let s = e.body["status"] {
+            if let s = field("status") {
                 guard let status = s.stringValue, lifecycle.initialStates.contains(status) else {
                     return .invalidInitialStatus(s.stringValue ?? s.typeName)
                 }
             }
         case .transition:
-            guard let event = e.body[JournalEntry.eventKey], let from = event["from"]?.stringValue,
-                let to = event["to"]?.stringValue, e.body["status"]?.stringValue == to
+            guard let event = field(JournalEntry.eventKey), let from = event["from"]?.stringValue,
+                let to = event["to"]?.stringValue, field("status")?.stringValue == to
             else { return .malformed("a transition needs _event.from, _event.to and status") }
             if !lifecycle.canMove(from: from, to: to) { return .illegalTransition(from: from, to: to) }
         case .update, .resolve, .delete, .restore:
-            if e.body["status"] != nil, e.op != .resolve {
+            if field("status") != nil, op != .resolve {
                 return .malformed("status changes only through transitions")
             }
         }

@@ -193,14 +193,18 @@ extension Collection<UInt8> {
     @Test func keptFieldsEqualTheFullDecode() throws {
         let bytes = Self.entry.encoded()
         let keep: Set<String> = ["status", "unit", "location", "absent"]
-        let partial = try JournalEntry(decoding: bytes) { _ in FieldSelection(keep) }
+        let (partial, selected) = try JournalEntry.decode(bytes) { _ in FieldSelection(keep) }
         let full = try JournalEntry(decoding: bytes)
         #expect(full == Self.entry)
-        #expect(partial.body == full.body.filter { keep.contains($0.key) })
+        #expect(partial.body.isEmpty, "selected fields are given apart from the entry")
+        #expect(selected?.body == full.body.filter { keep.contains($0.key) })
+        #expect(selected?["location"] == full.body["location"] && selected?["status"] == .string("new"))
+        #expect(selected?["absent"] == nil && selected?["description"] == nil, "absent, and present but not selected")
         #expect(partial.header == full.header)
         #expect(partial.extensions == full.extensions)
         // `nil` asks for the whole body.
-        #expect(try JournalEntry(decoding: bytes) { _ in nil } == full)
+        let whole = try JournalEntry.decode(bytes) { _ in nil }
+        #expect(whole.entry == full && whole.selected == nil)
     }
 
     @Test func bothDecodersRefuseTheSameBytes() {
@@ -215,10 +219,10 @@ extension Collection<UInt8> {
             }
             if round % 7 == 0 { bytes.removeLast(Int.random(in: 1...20, using: &rng)) }
             let full = Result { try JournalEntry(decoding: bytes) }
-            let partial = Result { try JournalEntry(decoding: bytes) { _ in FieldSelection(["status"]) } }
+            let partial = Result { try JournalEntry.decode(bytes) { _ in FieldSelection(["status"]) } }
             switch (full, partial) {
             case (.success(let f), .success(let p)):
-                #expect(p.body == f.body.filter { $0.key == "status" }, "round \(round)")
+                #expect(p.selected?.body == f.body.filter { $0.key == "status" }, "round \(round)")
             case (.failure, .failure):
                 refused += 1
             default:
@@ -236,14 +240,14 @@ extension Collection<UInt8> {
         w.u8(5)
         w.blob([0x4E, 0xC3, 0x28])  // malformed UTF-8 in a field nobody asked for
         var r = BinaryReader(w.bytes)
-        #expect(throws: DecodeError.self) { try r.object(keeping: FieldSelection(["status"])) }
+        #expect(throws: DecodeError.self) { try r.fields(keeping: FieldSelection(["status"])) }
         var deep = BinaryWriter()
         deep.uvarint(1)
         deep.string("x")
         for _ in 0..<40 { deep.u8(6); deep.uvarint(1) }
         deep.u8(0)
         var nested = BinaryReader(deep.bytes)
-        #expect(throws: DecodeError.self) { try nested.object(keeping: FieldSelection([])) }
+        #expect(throws: DecodeError.self) { try nested.fields(keeping: FieldSelection([])) }
     }
 
     /// The nesting limit is the same for skipped and built values, at its exact boundary.
@@ -268,7 +272,7 @@ extension Collection<UInt8> {
             var full = BinaryReader(w.bytes)
             var skipping = BinaryReader(w.bytes)
             let fullAccepts = (try? full.object()) != nil
-            let skipAccepts = (try? skipping.object(keeping: FieldSelection([]))) != nil
+            let skipAccepts = (try? skipping.fields(keeping: FieldSelection([]))) != nil
             #expect(fullAccepts == skipAccepts, "\(levels) levels: full \(fullAccepts), skipping \(skipAccepts)")
             verdicts.insert(fullAccepts)
         }
@@ -294,10 +298,23 @@ extension Collection<UInt8> {
         let keep = FieldSelection(names)
         var partialReader = BinaryReader(w.bytes)
         var fullReader = BinaryReader(w.bytes)
-        let partial = try partialReader.object(keeping: keep)
+        let partial = try partialReader.fields(keeping: keep)
         let full = try fullReader.object()
-        #expect(partial == full.filter { names.contains($0.key) })
+        #expect(partial.body == full.filter { names.contains($0.key) })
         #expect(partial["status"] == .string("assigned"))
-        #expect(partial.count == 5)
+        #expect(partial.body.count == 5)
+    }
+
+    /// A name is looked up among the selection's names of its length: every selected name is
+    /// found at its own index, and names the selection lacks (same length, longer than any, a
+    /// prefix, non-ASCII) are not.
+    @Test func selectionFindsEachNameByItsOwnIndexOnly() {
+        let names = ["unit", "type", "status", "createdAt", "stationId", "areaUnits", "sourceRef", "", "ngày", "dueSoonAlertId"]
+        let keep = FieldSelection(names)
+        for name in names { #expect(keep.index(of: name).map { keep.names[$0] } == name, "\(name)") }
+        for absent in ["unia", "Unit", "statu", "statuses", "createdAtX", "ngay", "dueSoonAlertIdentifier", "x"] {
+            #expect(keep.index(of: absent) == nil, "\(absent)")
+        }
+        #expect(FieldSelection([]).index(of: "") == nil && FieldSelection([]).index(of: "unit") == nil)
     }
 }
