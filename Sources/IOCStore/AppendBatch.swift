@@ -16,6 +16,14 @@ import IOCSync
 /// row-by-row inserts would have been given. Pending rows are invisible to queries, so the writer
 /// calls ``flush(_:)`` before anything else that reads or writes the journal or record tables,
 /// and before its transaction ends.
+///
+/// The statements are `INSERT OR FAIL`, and a record row is a plain insert (its record is
+/// absent: the writer checked). A many-row statement that may abort half-way has SQLite keep a
+/// statement journal to undo its own rows, spilled to a temporary file past 64 KiB: a 100k
+/// catch-up wrote ~380 MB there, twice its write-ahead log. A failing statement here fails the
+/// whole bundle's transaction, which rolls back everything, so there is nothing for the
+/// statement journal to do; `OR FAIL` (and no `DO UPDATE`, whose update always may abort) lets
+/// SQLite skip it. `AppendBatchTests` pins that no statement journal is opened.
 struct AppendBatch {
     /// Rows per statement, unless the SQLite in use takes fewer parameters (before 3.32 the
     /// default limit was 999: 58 record rows).
@@ -60,23 +68,21 @@ struct AppendBatch {
     /// Writes every pending row.
     mutating func flush(_ tx: StoreTransaction) throws {
         if !journal.isEmpty {
-            try insert(tx, into: Self.journalColumns, columns: Self.journalColumnCount, journal, then: "")
+            try insert(tx, into: Self.journalColumns, columns: Self.journalColumnCount, journal)
             journal.removeAll(keepingCapacity: true)
         }
         if !records.isEmpty {
-            try insert(
-                tx, into: PreparedStatements.recordColumns, columns: PreparedStatements.recordColumnCount, records,
-                then: PreparedStatements.recordUpdate)
+            try insert(tx, into: PreparedStatements.recordColumns, columns: PreparedStatements.recordColumnCount, records)
             records.removeAll(keepingCapacity: true)
         }
         // Read again at the next append: whatever the caller writes next may add positions.
         nextPosition = nil
     }
 
-    private func insert(_ tx: StoreTransaction, into table: String, columns: Int, _ values: [RawValue], then clause: String) throws {
+    private func insert(_ tx: StoreTransaction, into table: String, columns: Int, _ values: [RawValue]) throws {
         let count = values.count / columns
         let row = "(" + Array(repeating: "?", count: columns).joined(separator: ",") + ")"
-        let sql = "INSERT INTO \(table) VALUES " + Array(repeating: row, count: count).joined(separator: ",") + " " + clause
+        let sql = "INSERT OR FAIL INTO \(table) VALUES " + Array(repeating: row, count: count).joined(separator: ",")
         // Only full statements are kept prepared: a flush can come at any length.
         let statement = count == rows ? try tx.db.cachedStatement(sql: sql) : try tx.db.makeStatement(sql: sql)
         try RawStatement(statement).runCopying(values)

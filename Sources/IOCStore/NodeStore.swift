@@ -264,8 +264,8 @@ final class PreparedStatements {
     let recordSelect: Statement
     let recordExists: RawStatement
 
-    /// The record row's columns, and what a write of an existing id updates: shared by the
-    /// one-row upsert here and the many-row one of ``AppendBatch``.
+    /// The record row's columns (shared with the many-row inserts of ``AppendBatch``), and what
+    /// a write of an existing id updates.
     static let recordColumns = """
         record(id, kind, unit, status, category, ts, due_at, done_at, assigned_unit, ref_id, warned,
                origin, deleted, conflicted, updated_hlc, state, base_pos)

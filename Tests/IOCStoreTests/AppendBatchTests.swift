@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import IOCModel
-import IOCStore
+@testable import IOCStore
 import IOCSync
 import Testing
 
@@ -61,4 +61,43 @@ import Testing
             #expect(try await batched.get(reports[12].id) == nil, "its create (position 13) was withheld")
         }
     }
+
+    #if os(Linux)
+    /// SQLite's temporary files open in this process (its statement journals among them),
+    /// read from the file descriptors: they are unlinked as soon as they are opened.
+    static func sqliteTemporaryFiles() -> Set<String> {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+        return Set(fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0) }
+            .filter { $0.contains("etilqs_") })
+    }
+
+    /// A many-row `INSERT` that may abort half-way makes SQLite keep a statement journal of the
+    /// pages it changes, spilled to a temporary file past 64 KiB: in a catch-up it wrote twice
+    /// what the write-ahead log did. The batch's statements must not need one. Checked inside the
+    /// transaction, where a statement journal stays open until the end: a second bundle's rows
+    /// change pages the first one's commit left (the right edge of every B-tree).
+    @Test func manyRowStatementsKeepNoStatementJournal() async throws {
+        try await withTemporaryDirectory { dir in
+            let clock = ManualClock(t0)
+            let peer = try openStore(dir, node: "thanh-khe", clock: clock)
+            for i in 0..<400 {
+                clock.advance(1000)
+                _ = try await peer.fieldReport(title: "Cống thoát nước tắc tại kiệt \(i) đường Hoàng Diệu", unit: "20200")
+            }
+            let items = try peer.delta(beyond: VersionVector(), visible: { _ in true }).items
+            #expect(items.count == 400)
+            let receiver = try openStore(dir, node: "hai-chau", clock: clock)
+            _ = try receiver.apply(Array(items.prefix(200)), from: "thanh-khe")
+            let decoded = try NodeStore.decode(Array(items.dropFirst(200)), limits: .default)
+            let opened = try receiver.writeSync { tx in
+                let before = Self.sqliteTemporaryFiles()
+                let report = try tx.applyItems(decoded, from: "thanh-khe", peerKnowledge: nil, sharing: nil)
+                #expect(report.applied == 200)
+                return Self.sqliteTemporaryFiles().subtracting(before)
+            }
+            #expect(opened.isEmpty, "statement journals: \(opened)")
+            #expect(try receiver.knowledge() == VersionVector(["thanh-khe": 400]))
+        }
+    }
+    #endif
 }
