@@ -23,7 +23,10 @@ import IOCSync
 /// catch-up wrote ~380 MB there, twice its write-ahead log. A failing statement here fails the
 /// whole bundle's transaction, which rolls back everything, so there is nothing for the
 /// statement journal to do; `OR FAIL` (and no `DO UPDATE`, whose update always may abort) lets
-/// SQLite skip it. `AppendBatchTests` pins that no statement journal is opened.
+/// SQLite skip it. `AppendBatchTests` pins that no statement journal is opened. Without one, a
+/// disk-full or I/O error half-way through a statement makes SQLite roll back the whole
+/// transaction itself: an error from ``flush(_:)`` must end the transaction, never be caught and
+/// written past.
 struct AppendBatch {
     /// Rows per statement, unless the SQLite in use takes fewer parameters (before 3.32 the
     /// default limit was 999: 58 record rows).

@@ -122,6 +122,7 @@ extension NodeStore {
 
     /// A bundle position decoded and checked, ready to apply.
     public enum DecodedItem: Sendable {
+        /// An entry's content, decoded (see ``DecodedEntry``).
         case entry(DecodedEntry)
         case withheld(String, UInt64, [UInt8])
         case purge(RecordID)
@@ -135,9 +136,12 @@ extension NodeStore {
     /// A class, so the writer's passes over a bundle (admission, apply) copy one reference per
     /// position rather than retaining each of the entry's parts in turn.
     public final class DecodedEntry: Sendable {
+        /// The entry; its `body` is empty when ``create`` is set.
         public let entry: JournalEntry
+        /// The entry's bytes as received, stored verbatim.
         public let bytes: [UInt8]
         public let leafHash: [UInt8]
+        /// Set for a create that is its record's only change in the bundle.
         public let create: PreparedCreate?
 
         init(entry: JournalEntry, bytes: [UInt8], leafHash: [UInt8], create: PreparedCreate?) {
@@ -205,7 +209,8 @@ extension NodeStore {
     /// Applies positions decoded by ``decode(_:limits:)`` in one transaction. With `sharing`,
     /// every record is re-checked against this node's own copy of the policy. `decoded` must be
     /// one `decode` result, whole or with items dropped, never two joined: a prepared create is
-    /// taken to be its record's only change here (checked in debug builds).
+    /// taken to be its record's only change here (checked in debug builds; in a release build two
+    /// lone creates of one record fail the bundle on the record's key, never overwrite it).
     public func apply(
         decoded: [DecodedItem], from peer: String, peerKnowledge: VersionVector? = nil, sharing: ActivePolicy? = nil
     ) throws -> ApplyReport {

@@ -264,13 +264,13 @@ final class PreparedStatements {
     let recordSelect: Statement
     let recordExists: RawStatement
 
-    /// The record row's columns (shared with the many-row inserts of ``AppendBatch``), and what
-    /// a write of an existing id updates.
+    /// The record row's columns, shared with the many-row inserts of ``AppendBatch``.
     static let recordColumns = """
         record(id, kind, unit, status, category, ts, due_at, done_at, assigned_unit, ref_id, warned,
                origin, deleted, conflicted, updated_hlc, state, base_pos)
         """
     static let recordColumnCount = 17
+    /// What the one-row upsert updates when the record exists.
     static let recordUpdate = """
         ON CONFLICT(id) DO UPDATE SET unit = excluded.unit, status = excluded.status,
             category = excluded.category, ts = excluded.ts, due_at = excluded.due_at, done_at = excluded.done_at,

@@ -226,7 +226,7 @@ public struct BinaryReader {
         var previous: ArraySlice<UInt8> = []
         for i in 0..<n {
             let key = try utf8Bytes()
-            if i > 0, !previous.lexicographicallyPrecedes(key) { next = 0 }
+            if i > 0, previous.withUnsafeBytes({ p in key.withUnsafeBytes { FieldSelection.order(p, $0) } }) >= 0 { next = 0 }
             previous = key
             if let found = keeping.index(of: key, from: &next) {
                 values[found] = try value(depth: depth)
@@ -252,8 +252,11 @@ public struct BinaryReader {
 /// Object keys to keep when decoding part of a body (``BinaryReader/fields(depth:keeping:)``),
 /// held as sorted UTF-8 bytes so encoded keys are matched without hashing.
 public struct FieldSelection: Sendable {
-    let keys: [[UInt8]]
-    public let names: [String]
+    let names: [String]
+    /// Every name's UTF-8 bytes, back to back, and where each one is: one buffer, so matching a
+    /// key walks raw bytes with no array per name to retain.
+    private let keyBytes: [UInt8]
+    private let keyRanges: [Range<Int>]
     /// The UTF-8 length of each name: a lookup by name compares only names as long as the one
     /// asked, instead of hashing it.
     private let lengths: [Int]
@@ -261,14 +264,41 @@ public struct FieldSelection: Sendable {
     public init(_ names: some Sequence<String>) {
         let sorted = Set(names).sorted(by: BinaryWriter.utf8Less)
         self.names = sorted
-        keys = sorted.map { Array($0.utf8) }
-        lengths = keys.map(\.count)
+        var bytes: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        for name in sorted {
+            let start = bytes.count
+            bytes += name.utf8
+            ranges.append(start..<bytes.count)
+        }
+        keyBytes = bytes
+        keyRanges = ranges
+        lengths = ranges.map(\.count)
     }
 
     /// The index of `key`, searching forward from `next` (left at the first key not below it).
     func index(of key: ArraySlice<UInt8>, from next: inout Int) -> Int? {
-        while next < keys.count, keys[next].lexicographicallyPrecedes(key) { next += 1 }
-        return next < keys.count && keys[next].elementsEqual(key) ? next : nil
+        keyBytes.withUnsafeBytes { all in
+            key.withUnsafeBytes { key in
+                while next < keyRanges.count {
+                    let order = Self.order(UnsafeRawBufferPointer(rebasing: all[keyRanges[next]]), key)
+                    if order < 0 {
+                        next += 1
+                    } else {
+                        return order == 0 ? next : nil
+                    }
+                }
+                return nil
+            }
+        }
+    }
+
+    /// Byte-wise order of two keys (negative, zero or positive), the order of
+    /// `lexicographicallyPrecedes`: keys are short, and a body's every key is compared with a few
+    /// of the selection's.
+    static func order(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        for i in 0..<Swift.min(a.count, b.count) where a[i] != b[i] { return Int(a[i]) - Int(b[i]) }
+        return a.count - b.count
     }
 
     /// The index of `name`, or nil when the selection does not hold it.

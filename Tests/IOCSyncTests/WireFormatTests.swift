@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import IOCModel
-import IOCSync
+@testable import IOCSync
 import IOCTesting
 import Testing
 
@@ -303,6 +303,23 @@ extension Collection<UInt8> {
         #expect(partial.body == full.filter { names.contains($0.key) })
         #expect(partial["status"] == .string("assigned"))
         #expect(partial.body.count == 5)
+    }
+
+    /// Keys are matched by a raw byte order: it must agree with `lexicographicallyPrecedes` (the
+    /// order writers sort keys by) for prefixes, equal keys and bytes above 0x7F alike.
+    @Test func keyOrderAgreesWithTheWritersOrder() {
+        var rng = SeededRandom(seed: 41)
+        let alphabet: [UInt8] = [0x00, 0x41, 0x61, 0x7F, 0x80, 0xC3, 0xFF]
+        func key() -> [UInt8] { (0..<Int.random(in: 0...4, using: &rng)).map { _ in alphabet.randomElement(using: &rng)! } }
+        var outcomes: Set<Int> = []
+        for _ in 0..<3000 {
+            let (a, b) = (key(), key())
+            let order = a.withUnsafeBytes { pa in b.withUnsafeBytes { FieldSelection.order(pa, $0) } }
+            #expect((order < 0) == a.lexicographicallyPrecedes(b), "\(a) \(b)")
+            #expect((order == 0) == (a == b), "\(a) \(b)")
+            outcomes.insert(order.signum())
+        }
+        #expect(outcomes == [-1, 0, 1])
     }
 
     /// A name is looked up among the selection's names of its length: every selected name is
