@@ -257,9 +257,6 @@ public struct FieldSelection: Sendable {
     /// key walks raw bytes with no array per name to retain.
     private let keyBytes: [UInt8]
     private let keyRanges: [Range<Int>]
-    /// The UTF-8 length of each name: a lookup by name compares only names as long as the one
-    /// asked, instead of hashing it.
-    private let lengths: [Int]
 
     public init(_ names: some Sequence<String>) {
         let sorted = Set(names).sorted(by: BinaryWriter.utf8Less)
@@ -273,7 +270,6 @@ public struct FieldSelection: Sendable {
         }
         keyBytes = bytes
         keyRanges = ranges
-        lengths = ranges.map(\.count)
     }
 
     /// The index of `key`, searching forward from `next` (left at the first key not below it).
@@ -301,10 +297,11 @@ public struct FieldSelection: Sendable {
         return a.count - b.count
     }
 
-    /// The index of `name`, or nil when the selection does not hold it.
+    /// The index of `name`, or nil when the selection does not hold it. Only names as long as
+    /// the one asked (in UTF-8) are compared: no string is hashed.
     public func index(of name: String) -> Int? {
         let length = name.utf8.count
-        for i in lengths.indices where lengths[i] == length && names[i] == name { return i }
+        for i in keyRanges.indices where keyRanges[i].count == length && names[i] == name { return i }
         return nil
     }
 }
