@@ -369,15 +369,16 @@ extension StoreTransaction {
                 senderCreatesOnly = false
                 try batch.flush(self)
                 if try purge(id, peer: peer, reason: reason) { report.purged += 1 }
-            case .entry(let decodedEntry):
-                let (entry, bytes, leafHash, prepared) = (decodedEntry.entry, decodedEntry.bytes, decodedEntry.leafHash, decodedEntry.create)
+            case .entry(let d):
+                // The entry's parts are read through `d` where used, not copied out one by one.
+                let entry = d.entry
                 if !mayForward(entry.origin) {
                     let reason = "'\(peer)' may not relay entries written by '\(entry.origin)' (changes flow along the node tree)"
                     try refuse(entry.dot, recordID: entry.recordID, reason: reason)
                     report.refused.append("\(entry.dot): \(reason)")
                     continue
                 }
-                let placement = try place(entry.origin, entry.seq, leafHash: leafHash)
+                let placement = try place(entry.origin, entry.seq, leafHash: d.leafHash)
                 let pos: Int64
                 switch placement {
                 case .duplicate, .gap:
@@ -396,10 +397,10 @@ extension StoreTransaction {
                     let isLocalOnly = RecordKind(rawValue: entry.kind)?.isLocalOnly == true
                     if let reason = isLocalOnly ? "local-only record sent by a peer" : refusedRecords[entry.recordID] {
                         // Keep the position contiguous with its hash; never store the content.
-                        try keepHashOnly(entry, leafHash, reason: reason)
+                        try keepHashOnly(entry, d.leafHash, reason: reason)
                         continue
                     }
-                    pos = try batch.appendJournal(self, entry: entry, blob: bytes, leafHash: leafHash)
+                    pos = try batch.appendJournal(self, entry: entry, blob: d.bytes, leafHash: d.leafHash)
                 case .backfill:
                     senderCreatesOnly = false
                     try batch.flush(self)
@@ -411,7 +412,7 @@ extension StoreTransaction {
                     try db.cachedStatement(
                         sql: "UPDATE journal SET bytes = ?, record_id = ?, kind = ?, hlc = ? WHERE origin = ? AND seq = ?"
                     ).execute(arguments: [
-                        Data(bytes), Data(entry.recordID.bytes), entry.kind, Int64(bitPattern: entry.hlc.rawValue), entry.origin,
+                        Data(d.bytes), Data(entry.recordID.bytes), entry.kind, Int64(bitPattern: entry.hlc.rawValue), entry.origin,
                         Int64(entry.seq),
                     ])
                     pos = try Int64.fetchOne(
@@ -423,7 +424,7 @@ extension StoreTransaction {
                     try flagClockSkew(origin: entry.origin, hlc: entry.hlc)
                     if !report.clockSkewOrigins.contains(entry.origin) { report.clockSkewOrigins.append(entry.origin) }
                 }
-                if let prepared, try sharing != nil ? absent[index] : isAbsent(entry.recordID, newest: newest) {
+                if let prepared = d.create, try sharing != nil ? absent[index] : isAbsent(entry.recordID, newest: newest) {
                     if let refusal = prepared.refusal {
                         try refuse(entry.dot, recordID: entry.recordID, reason: refusal.description)
                         report.refused.append("\(entry.dot): \(refusal)")
@@ -448,7 +449,7 @@ extension StoreTransaction {
                     state = RecordState(id: entry.recordID, kind: entry.kind)
                     isNew = true
                 }
-                if let refusal = state.apply(try decodedEntry.whole()) {
+                if let refusal = state.apply(try d.whole()) {
                     try refuse(entry.dot, recordID: entry.recordID, reason: refusal.description)
                     report.refused.append("\(entry.dot): \(refusal)")
                     continue
